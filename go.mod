@@ -1,0 +1,3 @@
+module github.com/bpfopt/bpfopt
+
+go 1.26
