@@ -1,0 +1,297 @@
+package mips32
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/bpfopt/bpfopt/ir"
+)
+
+// Arithmetic, logic, comparisons, extensions and byte swaps.
+
+// rrOps are ops with a plain three-register MIPS form and, where MIPS has
+// one, an immediate form with its immediate range.
+var rrOps = map[ir.Op]struct {
+	reg, imm Opcode
+	signed   bool // immediate is sign-extended (else zero-extended)
+}{
+	ir.OpAdd32: {ADDU, ADDIU, true},
+	ir.OpAnd32: {AND, ANDI, false},
+	ir.OpOr32:  {OR, ORI, false},
+	ir.OpXor32: {XOR, XORI, false},
+}
+
+func (l *lowerer) lowerValue(v *ir.Value) error {
+	switch v.Op {
+	case ir.OpArg:
+		if v.AuxInt < 0 || v.AuxInt >= int64(len(ArgRegs)) {
+			return fmt.Errorf("argument word %d is not passed in a register", v.AuxInt)
+		}
+		l.emit(Inst{Op: MOVE, Rd: l.def(v), Rs: ArgRegs[v.AuxInt]})
+	case ir.OpFramePtr:
+		l.m.usesFP = true
+		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: SP, Reloc: relocFrameTop})
+	case ir.OpLocalAddr:
+		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: SP, Imm: int32(8 * v.AuxInt), Reloc: relocLocal})
+	case ir.OpCopy:
+		l.moveValue(l.def(v), v.Args[0])
+	case ir.OpAdd32, ir.OpAnd32, ir.OpOr32, ir.OpXor32:
+		l.lowerRR(v)
+	case ir.OpSub32:
+		if c, ok := constOf(v.Args[1]); ok && fitsS16(-int64(int32(c))) {
+			l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: l.use(v.Args[0]), Imm: -int32(c)})
+		} else {
+			l.emit(Inst{Op: SUBU, Rd: l.def(v), Rs: l.use(v.Args[0]), Rt: l.use(v.Args[1])})
+		}
+	case ir.OpNeg32:
+		l.emit(Inst{Op: SUBU, Rd: l.def(v), Rs: ZERO, Rt: l.use(v.Args[0])})
+	case ir.OpMul32:
+		l.lowerMul(v)
+	case ir.OpMulHiU32:
+		l.emit(Inst{Op: MULTU, Rs: l.use(v.Args[0]), Rt: l.use(v.Args[1])})
+		l.emit(Inst{Op: MFHI, Rd: l.def(v)})
+	case ir.OpDivU32, ir.OpModU32, ir.OpDivS32, ir.OpModS32:
+		l.lowerDiv(v)
+	case ir.OpShl32, ir.OpShrU32, ir.OpShrS32:
+		l.lowerShift(v)
+	case ir.OpSelect32:
+		rd := l.def(v)
+		l.moveValue(rd, v.Args[2])
+		l.emit(Inst{Op: MOVN, Rd: rd, Rs: l.use(v.Args[1]), Rt: l.use(v.Args[0])})
+	case ir.OpEq32, ir.OpNe32, ir.OpLtU32, ir.OpLeU32, ir.OpLtS32, ir.OpLeS32:
+		l.compareInto(l.def(v), v, false)
+	case ir.OpZeroExt8to32:
+		l.emit(Inst{Op: ANDI, Rt: l.def(v), Rs: l.use(v.Args[0]), Imm: 0xff})
+	case ir.OpZeroExt16to32:
+		l.emit(Inst{Op: ANDI, Rt: l.def(v), Rs: l.use(v.Args[0]), Imm: 0xffff})
+	case ir.OpSignExt8to32:
+		l.signExtend(l.def(v), l.use(v.Args[0]), 8)
+	case ir.OpSignExt16to32:
+		l.signExtend(l.def(v), l.use(v.Args[0]), 16)
+	case ir.OpBswap16:
+		l.bswap16(l.def(v), l.use(v.Args[0]))
+	case ir.OpBswap32:
+		l.bswap32(l.def(v), l.use(v.Args[0]))
+	case ir.OpPairLo, ir.OpPairHi:
+		l.pairHalf(v)
+	default:
+		if v.Op.IsLoad() || v.Op.IsStore() {
+			return l.lowerMem(v)
+		}
+		if v.Op.IsAtomic() {
+			return l.lowerAtomic(v)
+		}
+		if v.Op == ir.OpCallRuntime {
+			return l.lowerCall(v)
+		}
+		return fmt.Errorf("no instruction selection for op %s (not legalized?)", v.Op)
+	}
+	return nil
+}
+
+func (l *lowerer) lowerRR(v *ir.Value) {
+	ops := rrOps[v.Op]
+	a, b := v.Args[0], v.Args[1]
+	if _, ok := constOf(a); ok { // commutative: constant second
+		a, b = b, a
+	}
+	if c, ok := constOf(b); ok {
+		x := int64(c)
+		if ops.signed {
+			x = int64(int32(c))
+		}
+		if (ops.signed && fitsS16(x)) || (!ops.signed && fitsU16(x)) {
+			l.emit(Inst{Op: ops.imm, Rt: l.def(v), Rs: l.use(a), Imm: int32(x)})
+			return
+		}
+	}
+	l.emit(Inst{Op: ops.reg, Rd: l.def(v), Rs: l.use(a), Rt: l.use(b)})
+}
+
+func (l *lowerer) lowerMul(v *ir.Value) {
+	a, b := v.Args[0], v.Args[1]
+	if _, ok := constOf(a); ok {
+		a, b = b, a
+	}
+	if c, ok := constOf(b); ok && c != 0 && c&(c-1) == 0 {
+		l.emit(Inst{Op: SLL, Rd: l.def(v), Rt: l.use(a), Imm: int32(bits.TrailingZeros32(c))})
+		return
+	}
+	l.emit(Inst{Op: MUL, Rd: l.def(v), Rs: l.use(a), Rt: l.use(b)})
+}
+
+// lowerDiv applies BPF's rules around MIPS div/divu, whose results are
+// unpredictable for a zero divisor: x / 0 = 0, x % 0 = x, and for signed
+// division by -1 the quotient is -x (wrapping) and the remainder 0.
+func (l *lowerer) lowerDiv(v *ir.Value) {
+	a, b := l.use(v.Args[0]), l.use(v.Args[1])
+	signed := v.Op == ir.OpDivS32 || v.Op == ir.OpModS32
+	isMod := v.Op == ir.OpModU32 || v.Op == ir.OpModS32
+	div := DIVU
+	if signed {
+		div = DIV
+	}
+	rd := l.def(v)
+	l.emit(Inst{Op: div, Rs: a, Rt: b})
+	if isMod {
+		l.emit(Inst{Op: MFHI, Rd: rd})
+	} else {
+		l.emit(Inst{Op: MFLO, Rd: rd})
+	}
+	if signed {
+		bPlus1 := l.m.newVReg()
+		l.emit(Inst{Op: ADDIU, Rt: bPlus1, Rs: b, Imm: 1})
+		if isMod {
+			l.emit(Inst{Op: MOVZ, Rd: rd, Rs: ZERO, Rt: bPlus1})
+		} else {
+			neg := l.m.newVReg()
+			l.emit(Inst{Op: SUBU, Rd: neg, Rs: ZERO, Rt: a})
+			l.emit(Inst{Op: MOVZ, Rd: rd, Rs: neg, Rt: bPlus1})
+		}
+	}
+	if isMod {
+		l.emit(Inst{Op: MOVZ, Rd: rd, Rs: a, Rt: b})
+	} else {
+		l.emit(Inst{Op: MOVZ, Rd: rd, Rs: ZERO, Rt: b})
+	}
+}
+
+var shiftOps = map[ir.Op][2]Opcode{
+	ir.OpShl32:  {SLL, SLLV},
+	ir.OpShrU32: {SRL, SRLV},
+	ir.OpShrS32: {SRA, SRAV},
+}
+
+func (l *lowerer) lowerShift(v *ir.Value) {
+	ops := shiftOps[v.Op]
+	if c, ok := constOf(v.Args[1]); ok {
+		l.emit(Inst{Op: ops[0], Rd: l.def(v), Rt: l.use(v.Args[0]), Imm: int32(c & 31)})
+		return
+	}
+	l.emit(Inst{Op: ops[1], Rd: l.def(v), Rt: l.use(v.Args[0]), Rs: l.use(v.Args[1])})
+}
+
+// compareInto computes comparison c into rd. With allowInverted it may
+// instead compute the negation and report true (a branch then tests for
+// zero), saving the xori that turns slt into sge.
+func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
+	a, b := c.Args[0], c.Args[1]
+	cb, bConst := constOf(b)
+	switch c.Op {
+	case ir.OpEq32, ir.OpNe32:
+		if _, ok := constOf(a); ok {
+			a, b = b, a
+			cb, bConst = constOf(b)
+		}
+		x := l.use(a)
+		if !(bConst && cb == 0) {
+			t := l.m.newVReg()
+			if bConst && cb <= 0xffff {
+				l.emit(Inst{Op: XORI, Rt: t, Rs: x, Imm: int32(cb)})
+			} else {
+				l.emit(Inst{Op: XOR, Rd: t, Rs: x, Rt: l.use(b)})
+			}
+			x = t
+		}
+		if c.Op == ir.OpEq32 {
+			l.emit(Inst{Op: SLTIU, Rt: rd, Rs: x, Imm: 1})
+		} else {
+			l.emit(Inst{Op: SLTU, Rd: rd, Rs: ZERO, Rt: x})
+		}
+		return false
+	case ir.OpLtU32, ir.OpLtS32:
+		reg, imm := SLTU, SLTIU
+		if c.Op == ir.OpLtS32 {
+			reg, imm = SLT, SLTI
+		}
+		if bConst && fitsS16(int64(int32(cb))) {
+			l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(a), Imm: int32(cb)})
+		} else {
+			l.emit(Inst{Op: reg, Rd: rd, Rs: l.use(a), Rt: l.use(b)})
+		}
+		return false
+	case ir.OpLeU32, ir.OpLeS32:
+		reg, imm := SLTU, SLTIU
+		signed := c.Op == ir.OpLeS32
+		if signed {
+			reg, imm = SLT, SLTI
+		}
+		// a <= c is a < c+1 when c+1 does not wrap and fits the
+		// (sign-extended) immediate.
+		if bConst {
+			var next int64
+			wraps := true
+			if signed && int32(cb) != 0x7fffffff {
+				next, wraps = int64(int32(cb))+1, false
+			} else if !signed && cb != 0xffffffff {
+				next, wraps = int64(int32(cb+1)), false
+			}
+			if !wraps && fitsS16(next) {
+				l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(a), Imm: int32(next)})
+				return false
+			}
+		}
+		// a <= b is !(b < a).
+		if allowInverted {
+			l.emit(Inst{Op: reg, Rd: rd, Rs: l.use(b), Rt: l.use(a)})
+			return true
+		}
+		t := l.m.newVReg()
+		l.emit(Inst{Op: reg, Rd: t, Rs: l.use(b), Rt: l.use(a)})
+		l.emit(Inst{Op: XORI, Rt: rd, Rs: t, Imm: 1})
+		return false
+	}
+	panic("compareInto: not a comparison: " + c.Op.String())
+}
+
+func (l *lowerer) signExtend(rd, x Reg, from int32) {
+	if l.t.HasR2() {
+		op := SEB
+		if from == 16 {
+			op = SEH
+		}
+		l.emit(Inst{Op: op, Rd: rd, Rt: x})
+		return
+	}
+	t := l.m.newVReg()
+	l.emit(Inst{Op: SLL, Rd: t, Rt: x, Imm: 32 - from})
+	l.emit(Inst{Op: SRA, Rd: rd, Rt: t, Imm: 32 - from})
+}
+
+func (l *lowerer) bswap16(rd, x Reg) {
+	if l.t.HasR2() {
+		t := l.m.newVReg()
+		l.emit(Inst{Op: WSBH, Rd: t, Rt: x})
+		l.emit(Inst{Op: ANDI, Rt: rd, Rs: t, Imm: 0xffff})
+		return
+	}
+	lo, hi, lo8 := l.m.newVReg(), l.m.newVReg(), l.m.newVReg()
+	l.emit(Inst{Op: ANDI, Rt: lo, Rs: x, Imm: 0xff})
+	l.emit(Inst{Op: SLL, Rd: lo8, Rt: lo, Imm: 8})
+	l.emit(Inst{Op: SRL, Rd: hi, Rt: x, Imm: 8})
+	hi8 := l.m.newVReg()
+	l.emit(Inst{Op: ANDI, Rt: hi8, Rs: hi, Imm: 0xff})
+	l.emit(Inst{Op: OR, Rd: rd, Rs: lo8, Rt: hi8})
+}
+
+func (l *lowerer) bswap32(rd, x Reg) {
+	if l.t.HasR2() {
+		t := l.m.newVReg()
+		l.emit(Inst{Op: WSBH, Rd: t, Rt: x})
+		l.emit(Inst{Op: ROTR, Rd: rd, Rt: t, Imm: 16})
+		return
+	}
+	b0, b3 := l.m.newVReg(), l.m.newVReg()
+	l.emit(Inst{Op: SLL, Rd: b0, Rt: x, Imm: 24}) // byte 0 to the top
+	l.emit(Inst{Op: SRL, Rd: b3, Rt: x, Imm: 24}) // byte 3 to the bottom
+	m1, b1 := l.m.newVReg(), l.m.newVReg()
+	l.emit(Inst{Op: ANDI, Rt: m1, Rs: x, Imm: 0xff00})
+	l.emit(Inst{Op: SLL, Rd: b1, Rt: m1, Imm: 8}) // byte 1 to byte 2
+	s2, b2 := l.m.newVReg(), l.m.newVReg()
+	l.emit(Inst{Op: SRL, Rd: s2, Rt: x, Imm: 8})
+	l.emit(Inst{Op: ANDI, Rt: b2, Rs: s2, Imm: 0xff00}) // byte 2 to byte 1
+	o1, o2 := l.m.newVReg(), l.m.newVReg()
+	l.emit(Inst{Op: OR, Rd: o1, Rs: b0, Rt: b3})
+	l.emit(Inst{Op: OR, Rd: o2, Rs: b1, Rt: b2})
+	l.emit(Inst{Op: OR, Rd: rd, Rs: o1, Rt: o2})
+}

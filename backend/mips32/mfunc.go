@@ -1,0 +1,97 @@
+package mips32
+
+// A machine function: instruction selection's output and the register
+// allocator's input. Code is a list of machine blocks in layout order; each
+// ends by falling through to the next block or by a branch (followed by its
+// delay slot) whose targets are listed in Succs. One IR block may become
+// several machine blocks (LL/SC loops of atomics).
+type mfunc struct {
+	name   string
+	blocks []*mblock
+	nextV  Reg // next virtual register
+	// outArgs is the size of the outgoing argument area at 0(sp): the
+	// 16-byte home area plus stack-passed words, 0 when nothing is called.
+	outArgs int
+	hasCall bool
+	locals  int // 8-byte scratch slots (ir.Func.NumLocals)
+	usesFP  bool
+}
+
+type mblock struct {
+	label int // label number: the block's index in mfunc.blocks
+	insts []Inst
+	succs []*mblock
+	// ret marks a block that returns: v0/v1 hold the result at its end and
+	// the epilogue is appended after allocation.
+	ret bool
+	// calls lists the call instructions (jalr), where caller-saved
+	// registers die and the argument registers are read.
+	calls []callSite
+}
+
+type callSite struct {
+	index   int // in insts
+	argRegs int // how many of a0..a3 carry arguments
+}
+
+func (f *mfunc) newVReg() Reg {
+	r := f.nextV
+	f.nextV++
+	return r
+}
+
+// Frame markers: Inst.Reloc values private to the backend, resolved to
+// numeric sp offsets once the frame is laid out (frame.go). They never
+// reach the assembler.
+const (
+	relocFrameTop RelocType = 200 + iota // Imm += offset of the BPF stack's end (r10)
+	relocLocal                           // Imm += offset of local scratch slot 0
+	relocSpill                           // Imm += offset of spill slot 0
+)
+
+// operands lists the registers an instruction reads and writes, from its
+// opcode's format. It is what liveness, allocation and rewriting agree on.
+func operands(in *Inst, uses, defs []*Reg) ([]*Reg, []*Reg) {
+	switch in.Op.Info().Format {
+	case FmtR3:
+		return append(uses, &in.Rs, &in.Rt), append(defs, &in.Rd)
+	case FmtR2, FmtShift:
+		return append(uses, &in.Rt), append(defs, &in.Rd)
+	case FmtRI, FmtExt:
+		return append(uses, &in.Rs), append(defs, &in.Rt)
+	case FmtLUI:
+		return uses, append(defs, &in.Rt)
+	case FmtShiftV:
+		return append(uses, &in.Rt, &in.Rs), append(defs, &in.Rd)
+	case FmtMulDiv:
+		return append(uses, &in.Rs, &in.Rt), defs
+	case FmtMoveHiLo:
+		return uses, append(defs, &in.Rd)
+	case FmtCondMove:
+		return append(uses, &in.Rs, &in.Rt, &in.Rd), append(defs, &in.Rd)
+	case FmtLoad:
+		return append(uses, &in.Rs), append(defs, &in.Rt)
+	case FmtLoadMerge:
+		// Imm2 = 1 marks the first of an lwl/lwr pair, whose merge reads
+		// only garbage that the second instruction overwrites.
+		if in.Imm2 == 1 {
+			return append(uses, &in.Rs), append(defs, &in.Rt)
+		}
+		return append(uses, &in.Rs, &in.Rt), append(defs, &in.Rt)
+	case FmtStore:
+		return append(uses, &in.Rs, &in.Rt), defs
+	case FmtSC:
+		return append(uses, &in.Rs, &in.Rt), append(defs, &in.Rt)
+	case FmtIns:
+		return append(uses, &in.Rs, &in.Rt), append(defs, &in.Rt)
+	case FmtBranch2:
+		return append(uses, &in.Rs, &in.Rt), defs
+	case FmtBranch1, FmtJR:
+		return append(uses, &in.Rs), defs
+	case FmtJALR:
+		return append(uses, &in.Rs), append(defs, &in.Rd)
+	case FmtMove:
+		return append(uses, &in.Rs), append(defs, &in.Rd)
+	}
+	return uses, defs
+}

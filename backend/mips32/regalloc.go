@@ -1,0 +1,540 @@
+package mips32
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"golang.org/x/tools/container/intsets"
+)
+
+// Linear-scan register allocation over lifetime intervals with holes,
+// after Wimmer and Franz, "Linear Scan Register Allocation on SSA Form"
+// (CGO 2010), without interval splitting for now: an interval that cannot
+// keep one register for its whole life is spilled whole (Poletto and
+// Sarkar's rule: spill whichever of the competing intervals ends last).
+// A spilled virtual register lives in a stack slot; each instruction that
+// touches it loads it into, or stores it from, one of the scratch
+// registers (at, t8, t9) that the allocator never hands out.
+//
+// Positions: instruction i of the linearized function reads its operands
+// at 2i and writes its results at 2i+1, so an instruction may reuse an
+// operand's register for its result.
+//
+// Physical registers appear in the input only in short fixed sequences
+// (argument moves at entry, call sequences, result moves before return);
+// their live ranges, and the clobbering of caller-saved registers at each
+// call, become fixed ranges that an interval assigned that register must
+// not intersect.
+
+type lrange struct{ from, to int } // half-open [from, to)
+
+type interval struct {
+	vreg    Reg
+	ranges  []lrange // ascending, disjoint
+	reg     Reg      // assigned register, ZERO while unassigned
+	spilled bool
+	slot    int
+	noSpill bool // lives in an LL/SC loop, where a spill store would break the link
+}
+
+func (it *interval) start() int { return it.ranges[0].from }
+func (it *interval) end() int   { return it.ranges[len(it.ranges)-1].to }
+
+// covers reports whether pos lies in one of the ranges.
+func (it *interval) covers(pos int) bool {
+	i := sort.Search(len(it.ranges), func(i int) bool { return it.ranges[i].to > pos })
+	return i < len(it.ranges) && it.ranges[i].from <= pos
+}
+
+// firstIntersection returns the first position covered by both range
+// lists, or math.MaxInt.
+func firstIntersection(a, b []lrange) int {
+	if len(a) == 0 || len(b) == 0 {
+		return math.MaxInt
+	}
+	// Skip ahead in the longer list.
+	j := sort.Search(len(b), func(j int) bool { return b[j].to > a[0].from })
+	i := 0
+	for i < len(a) && j < len(b) {
+		lo := max(a[i].from, b[j].from)
+		hi := min(a[i].to, b[j].to)
+		if lo < hi {
+			return lo
+		}
+		if a[i].to <= b[j].to {
+			i++
+		} else {
+			j++
+		}
+	}
+	return math.MaxInt
+}
+
+// allocRegs is the allocation order: caller-saved first (no save cost),
+// then callee-saved (survive calls).
+var allocRegs = append(append([]Reg{}, CallerSaved...), CalleeSaved...)
+
+func isAllocatable(r Reg) bool {
+	for _, a := range allocRegs {
+		if a == r {
+			return true
+		}
+	}
+	return false
+}
+
+type allocator struct {
+	m         *mfunc
+	blockFrom []int // first position of each block
+	blockTo   []int
+	intervals map[Reg]*interval
+	fixed     [NumGPR][]lrange
+	liveIn    []*intsets.Sparse
+	numSlots  int
+	// UsedCalleeSaved lists the callee-saved registers the code writes.
+	usedCalleeSaved []Reg
+}
+
+// allocate assigns registers to every virtual register of m and rewrites
+// the code, inserting spill code.
+func allocate(m *mfunc) (*allocator, error) {
+	a := &allocator{m: m, intervals: map[Reg]*interval{}}
+	a.number()
+	a.liveness()
+	a.buildIntervals()
+	a.buildFixed()
+	if err := a.scan(); err != nil {
+		return nil, err
+	}
+	a.assignSlots()
+	if err := a.rewrite(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *allocator) number() {
+	pos := 0
+	for _, b := range a.m.blocks {
+		a.blockFrom = append(a.blockFrom, pos)
+		pos += 2 * len(b.insts)
+		a.blockTo = append(a.blockTo, pos)
+	}
+}
+
+func vidx(r Reg) int { return int(r - FirstVirtual) }
+
+// liveness computes live-in sets of virtual registers per block by the
+// usual backward dataflow iterated to a fixed point.
+func (a *allocator) liveness() {
+	n := len(a.m.blocks)
+	gen := make([]intsets.Sparse, n)
+	kill := make([]intsets.Sparse, n)
+	var uses, defs []*Reg
+	for bi, b := range a.m.blocks {
+		for k := range b.insts {
+			uses, defs = operands(&b.insts[k], uses[:0], defs[:0])
+			for _, u := range uses {
+				if u.IsVirtual() && !kill[bi].Has(vidx(*u)) {
+					gen[bi].Insert(vidx(*u))
+				}
+			}
+			for _, d := range defs {
+				if d.IsVirtual() {
+					kill[bi].Insert(vidx(*d))
+				}
+			}
+		}
+	}
+	a.liveIn = make([]*intsets.Sparse, n)
+	for i := range a.liveIn {
+		a.liveIn[i] = &intsets.Sparse{}
+	}
+	var out, in intsets.Sparse
+	for changed := true; changed; {
+		changed = false
+		for bi := n - 1; bi >= 0; bi-- {
+			out.Clear()
+			for _, s := range a.m.blocks[bi].succs {
+				out.UnionWith(a.liveIn[s.label])
+			}
+			in.Difference(&out, &kill[bi])
+			in.UnionWith(&gen[bi])
+			if !in.Equals(a.liveIn[bi]) {
+				a.liveIn[bi].Copy(&in)
+				changed = true
+			}
+		}
+	}
+}
+
+func (a *allocator) interval(r Reg) *interval {
+	it := a.intervals[r]
+	if it == nil {
+		it = &interval{vreg: r, slot: -1}
+		a.intervals[r] = it
+	}
+	return it
+}
+
+// addRange adds [from, to) while ranges are built backwards (descending
+// order, reversed at the end).
+func (it *interval) addRange(from, to int) {
+	if n := len(it.ranges); n > 0 {
+		last := &it.ranges[n-1]
+		if last.from <= to {
+			last.from = min(last.from, from)
+			last.to = max(last.to, to)
+			return
+		}
+	}
+	it.ranges = append(it.ranges, lrange{from, to})
+}
+
+func (a *allocator) buildIntervals() {
+	var uses, defs []*Reg
+	var live intsets.Sparse
+	for bi := len(a.m.blocks) - 1; bi >= 0; bi-- {
+		b := a.m.blocks[bi]
+		from, to := a.blockFrom[bi], a.blockTo[bi]
+		live.Clear()
+		for _, s := range b.succs {
+			live.UnionWith(a.liveIn[s.label])
+		}
+		for _, x := range live.AppendTo(nil) {
+			a.interval(Reg(x)+FirstVirtual).addRange(from, to)
+		}
+		loop := isLLSCBlock(b)
+		for k := len(b.insts) - 1; k >= 0; k-- {
+			pos := from + 2*k
+			uses, defs = operands(&b.insts[k], uses[:0], defs[:0])
+			for _, d := range defs {
+				if !d.IsVirtual() {
+					continue
+				}
+				it := a.interval(*d)
+				if n := len(it.ranges); n > 0 && it.ranges[n-1].from <= pos+1 && it.ranges[n-1].to > pos+1 {
+					it.ranges[n-1].from = pos + 1
+				} else {
+					it.addRange(pos+1, pos+2) // dead definition
+				}
+				it.noSpill = it.noSpill || loop
+			}
+			for _, u := range uses {
+				if u.IsVirtual() {
+					it := a.interval(*u)
+					it.addRange(from, pos+1)
+					it.noSpill = it.noSpill || loop
+				}
+			}
+		}
+	}
+	for _, it := range a.intervals {
+		for i, j := 0, len(it.ranges)-1; i < j; i, j = i+1, j-1 {
+			it.ranges[i], it.ranges[j] = it.ranges[j], it.ranges[i]
+		}
+	}
+}
+
+func isLLSCBlock(b *mblock) bool {
+	for _, in := range b.insts {
+		if in.Op == LL || in.Op == SC {
+			return true
+		}
+	}
+	return false
+}
+
+// buildFixed computes the ranges where physical registers are busy: from
+// each definition (or block entry) to its last use (or block exit, for
+// the result registers of a returning block), and every caller-saved
+// register at each call.
+func (a *allocator) buildFixed() {
+	var uses, defs []*Reg
+	for bi, b := range a.m.blocks {
+		from, to := a.blockFrom[bi], a.blockTo[bi]
+		var openEnd [NumGPR]int // 0: not live
+		if b.ret {
+			openEnd[V0], openEnd[V1] = to, to
+		}
+		nextCall := len(b.calls) - 1
+		for k := len(b.insts) - 1; k >= 0; k-- {
+			pos := from + 2*k
+			uses, defs = operands(&b.insts[k], uses[:0], defs[:0])
+			if nextCall >= 0 && b.calls[nextCall].index == k {
+				for i := 0; i < b.calls[nextCall].argRegs; i++ {
+					uses = append(uses, &ArgRegs[i])
+				}
+				nextCall--
+			}
+			for _, d := range defs {
+				r := *d
+				if r < NumGPR && isAllocatable(r) {
+					end := openEnd[r]
+					if end == 0 {
+						end = pos + 2
+					}
+					a.fixed[r] = append(a.fixed[r], lrange{pos + 1, end})
+					openEnd[r] = 0
+				}
+			}
+			for _, u := range uses {
+				r := *u
+				if r < NumGPR && isAllocatable(r) && openEnd[r] == 0 {
+					openEnd[r] = pos + 1
+				}
+			}
+		}
+		for r, end := range openEnd {
+			if end != 0 {
+				a.fixed[r] = append(a.fixed[r], lrange{from, end})
+			}
+		}
+		for _, c := range b.calls {
+			pos := from + 2*c.index
+			for _, r := range CallerSaved {
+				a.fixed[r] = append(a.fixed[r], lrange{pos, pos + 2})
+			}
+		}
+	}
+	for r := range a.fixed {
+		f := a.fixed[r]
+		sort.Slice(f, func(i, j int) bool { return f[i].from < f[j].from })
+		// Merge overlaps so the list is disjoint and ascending.
+		out := f[:0]
+		for _, x := range f {
+			if n := len(out); n > 0 && out[n-1].to >= x.from {
+				out[n-1].to = max(out[n-1].to, x.to)
+				continue
+			}
+			out = append(out, x)
+		}
+		a.fixed[r] = out
+	}
+}
+
+func (a *allocator) scan() error {
+	unhandled := make([]*interval, 0, len(a.intervals))
+	for _, it := range a.intervals {
+		unhandled = append(unhandled, it)
+	}
+	sort.Slice(unhandled, func(i, j int) bool {
+		if unhandled[i].start() != unhandled[j].start() {
+			return unhandled[i].start() < unhandled[j].start()
+		}
+		return unhandled[i].vreg < unhandled[j].vreg
+	})
+	var active, inactive []*interval
+	var freeUntil, freeIgnoringActive [NumGPR]int
+	for _, cur := range unhandled {
+		pos := cur.start()
+		keep := active[:0]
+		var nowInactive []*interval
+		for _, it := range active {
+			switch {
+			case it.end() <= pos:
+			case !it.covers(pos):
+				nowInactive = append(nowInactive, it)
+			default:
+				keep = append(keep, it)
+			}
+		}
+		active = keep
+		keepIn := inactive[:0]
+		for _, it := range inactive {
+			switch {
+			case it.end() <= pos:
+			case it.covers(pos):
+				active = append(active, it)
+			default:
+				keepIn = append(keepIn, it)
+			}
+		}
+		inactive = append(keepIn, nowInactive...)
+
+		for _, r := range allocRegs {
+			freeIgnoringActive[r] = firstIntersection(cur.ranges, a.fixed[r])
+		}
+		for _, it := range inactive {
+			if x := firstIntersection(cur.ranges, it.ranges); x < freeIgnoringActive[it.reg] {
+				freeIgnoringActive[it.reg] = x
+			}
+		}
+		freeUntil = freeIgnoringActive
+		for _, it := range active {
+			freeUntil[it.reg] = 0
+		}
+		best := allocRegs[0]
+		for _, r := range allocRegs {
+			if freeUntil[r] > freeUntil[best] {
+				best = r
+			}
+		}
+		if freeUntil[best] >= cur.end() {
+			cur.reg = best
+			active = append(active, cur)
+			continue
+		}
+		// No register is free for all of cur: spill whichever competitor
+		// ends last among cur and the active intervals whose register
+		// would then be free for all of cur.
+		var victim *interval
+		for _, it := range active {
+			if it.noSpill || freeIgnoringActive[it.reg] < cur.end() {
+				continue
+			}
+			if victim == nil || it.end() > victim.end() {
+				victim = it
+			}
+		}
+		if victim != nil && (cur.noSpill || victim.end() > cur.end()) {
+			cur.reg = victim.reg
+			victim.reg, victim.spilled = ZERO, true
+			for i, it := range active {
+				if it == victim {
+					active[i] = cur
+				}
+			}
+			continue
+		}
+		cur.spilled = true
+	}
+	return nil
+}
+
+// assignSlots gives spilled intervals 4-byte stack slots, reusing a slot
+// once its interval has ended.
+func (a *allocator) assignSlots() {
+	var spilled []*interval
+	for _, it := range a.intervals {
+		if it.spilled {
+			spilled = append(spilled, it)
+		}
+	}
+	sort.Slice(spilled, func(i, j int) bool {
+		if spilled[i].start() != spilled[j].start() {
+			return spilled[i].start() < spilled[j].start()
+		}
+		return spilled[i].vreg < spilled[j].vreg
+	})
+	var slotEnd []int // per slot: end of the interval using it
+	for _, it := range spilled {
+		for s, e := range slotEnd {
+			if e <= it.start() {
+				it.slot = s
+				break
+			}
+		}
+		if it.slot < 0 {
+			it.slot = len(slotEnd)
+			slotEnd = append(slotEnd, 0)
+		}
+		slotEnd[it.slot] = it.end()
+	}
+	a.numSlots = len(slotEnd)
+}
+
+// rewrite replaces virtual registers by their assignments and inserts
+// spill loads and stores through the scratch registers.
+func (a *allocator) rewrite() error {
+	var uses, defs []*Reg
+	used := map[Reg]bool{}
+	for _, b := range a.m.blocks {
+		out := make([]Inst, 0, len(b.insts))
+		callIdx := 0
+		var calls []callSite
+		for k := range b.insts {
+			in := b.insts[k]
+			uses, defs = operands(&in, uses[:0], defs[:0])
+			scratch := map[Reg]Reg{}
+			next := 0
+			take := func(v Reg) (Reg, error) {
+				if s, ok := scratch[v]; ok {
+					return s, nil
+				}
+				if next >= len(ScratchRegs) {
+					return 0, fmt.Errorf("%s: instruction %s needs more than %d scratch registers", a.m.name, in.Op, len(ScratchRegs))
+				}
+				scratch[v] = ScratchRegs[next]
+				next++
+				return scratch[v], nil
+			}
+			// Read every operand before replacing any: an operand that is
+			// both read and written (movn's rd, sc's rt) is one field.
+			useRegs := make([]Reg, len(uses))
+			for i, u := range uses {
+				useRegs[i] = *u
+			}
+			defRegs := make([]Reg, len(defs))
+			for i, d := range defs {
+				defRegs[i] = *d
+			}
+			var after []Inst
+			for i, u := range uses {
+				v := useRegs[i]
+				if !v.IsVirtual() {
+					continue
+				}
+				it := a.intervals[v]
+				if !it.spilled {
+					*u = it.reg
+					continue
+				}
+				if _, done := scratch[v]; !done {
+					s, err := take(v)
+					if err != nil {
+						return err
+					}
+					out = append(out, Inst{Op: LW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill})
+				}
+				*u = scratch[v]
+			}
+			for i, d := range defs {
+				v := defRegs[i]
+				if !v.IsVirtual() {
+					if isCalleeSavedAlloc(v) {
+						used[v] = true
+					}
+					continue
+				}
+				it := a.intervals[v]
+				if !it.spilled {
+					*d = it.reg
+					if isCalleeSavedAlloc(it.reg) {
+						used[it.reg] = true
+					}
+					continue
+				}
+				s, err := take(v)
+				if err != nil {
+					return err
+				}
+				*d = s
+				after = append(after, Inst{Op: SW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill})
+			}
+			if callIdx < len(b.calls) && b.calls[callIdx].index == k {
+				calls = append(calls, callSite{len(out), b.calls[callIdx].argRegs})
+				callIdx++
+			}
+			out = append(out, in)
+			out = append(out, after...)
+		}
+		b.insts, b.calls = out, calls
+	}
+	for _, r := range CalleeSaved {
+		if used[r] {
+			a.usedCalleeSaved = append(a.usedCalleeSaved, r)
+		}
+	}
+	return nil
+}
+
+func isCalleeSavedAlloc(r Reg) bool {
+	for _, c := range CalleeSaved {
+		if c == r {
+			return true
+		}
+	}
+	return false
+}

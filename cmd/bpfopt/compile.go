@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
+)
+
+func cmdCompile(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bpfopt compile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	out := fs.String("o", "", "output file ('-' for standard output; default INPUT with .o, or .s with -S)")
+	asm := fs.Bool("S", false, "write GNU assembly instead of an ELF object")
+	entry := fs.String("entry", "", "symbol name of the compiled function (default: the program's name)")
+	stats := fs.Bool("stats", false, "print per-pass and backend statistics to stderr")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return &exitError{2, fmt.Errorf("compile takes exactly one INPUT, got %d", len(pos))}
+	}
+	input := pos[0]
+	opts, err := c.options(stderr)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	p, err := c.loadOne(input)
+	if err != nil {
+		return err
+	}
+	name := *entry
+	if name == "" {
+		name = p.Name
+	}
+	res, err := pipeline.Compile(p, name, opts)
+	if err != nil {
+		return err
+	}
+	if *stats {
+		fmt.Fprint(stderr, res.Report.String())
+		s := res.Func.Stats
+		fmt.Fprintf(stderr, "%s backend code_bytes=%d vregs=%d spilled=%d spill_slots=%d frame=%d callee_saved=%d\n",
+			name, len(res.Func.Code), s.VirtualRegs, s.SpilledRegs, s.SpillSlots, s.FrameSize, s.CalleeSavedUsed)
+	}
+	var buf bytes.Buffer
+	if *asm {
+		err = mips32.FormatAsm(&buf, name, res.Func.Assembled, opts.Target)
+	} else {
+		err = mips32.WriteELF(&buf, []mips32.ELFFunc{{Name: name, Code: res.Func.Code, Relocs: res.Func.Relocs}}, opts.Target)
+	}
+	if err != nil {
+		return err
+	}
+	dest := *out
+	if dest == "" {
+		ext := ".o"
+		if *asm {
+			ext = ".s"
+		}
+		dest = strings.TrimSuffix(filepath.Base(input), filepath.Ext(input)) + ext
+	}
+	if dest == "-" {
+		_, err = stdout.Write(buf.Bytes())
+		return err
+	}
+	return os.WriteFile(dest, buf.Bytes(), 0o644)
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
+	"github.com/bpfopt/bpfopt/frontend/bpf"
+)
+
+// commonFlags are the flags compile and run share.
+type commonFlags struct {
+	march             string
+	el                bool
+	o0, o1, o2        bool
+	passes            string
+	dumpAfter         string
+	prog              string
+	bigEndianBytecode bool
+	verify            bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.march, "march", "mips32r2", "target ISA: mips32 (R1) or mips32r2")
+	fs.BoolVar(&c.el, "EL", true, "little-endian target (the only byte order so far)")
+	fs.BoolVar(&c.o0, "O0", false, "legalization only")
+	fs.BoolVar(&c.o1, "O1", false, "light optimization")
+	fs.BoolVar(&c.o2, "O2", false, "full optimization (default)")
+	fs.StringVar(&c.passes, "passes", "", "comma-separated pass list, overriding -O")
+	fs.StringVar(&c.dumpAfter, "dump-after", "", "print the IR after these passes (comma-separated, 'lift' or 'all') to stderr")
+	fs.StringVar(&c.prog, "prog", "", "program to take from an ELF object with several")
+	fs.BoolVar(&c.bigEndianBytecode, "big-endian-bytecode", false, "raw input is big-endian bytecode")
+	fs.BoolVar(&c.verify, "verify", false, "run the IR verifier after every pass")
+}
+
+func (c *commonFlags) optLevel() int {
+	switch {
+	case c.o0:
+		return 0
+	case c.o1:
+		return 1
+	}
+	return 2
+}
+
+func (c *commonFlags) options(dump io.Writer) (pipeline.Options, error) {
+	rev, err := mips32.ParseMarch(c.march)
+	if err != nil {
+		return pipeline.Options{}, err
+	}
+	o := pipeline.Options{
+		Target:     mips32.Target{Rev: rev},
+		OptLevel:   c.optLevel(),
+		DumpAfter:  c.dumpAfter,
+		Dump:       dump,
+		VerifyEach: c.verify,
+	}
+	if c.passes != "" {
+		o.Passes = strings.Split(c.passes, ",")
+	}
+	return o, nil
+}
+
+// loadOne reads INPUT and picks the program to compile.
+func (c *commonFlags) loadOne(path string) (*bpf.Program, error) {
+	progs, err := pipeline.Load(path, pipeline.LoadOptions{BigEndianBytecode: c.bigEndianBytecode})
+	if err != nil {
+		return nil, err
+	}
+	if c.prog != "" {
+		var names []string
+		for _, p := range progs {
+			if p.Name == c.prog {
+				return p, nil
+			}
+			names = append(names, p.Name)
+		}
+		return nil, fmt.Errorf("%s: no program %q (has: %s)", path, c.prog, strings.Join(names, ", "))
+	}
+	if len(progs) == 0 {
+		return nil, fmt.Errorf("%s: no programs", path)
+	}
+	return progs[0], nil
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments, as GCC users expect ("bpfopt compile x.s -o x.o").
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

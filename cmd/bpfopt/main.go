@@ -1,0 +1,76 @@
+// Command bpfopt compiles eBPF (raw bytecode, ELF objects from clang
+// -target bpf, or assembly text) ahead of time to MIPS32 O32 machine code,
+// and runs the result.
+//
+//	bpfopt compile [-o OUT] [-S] [--march=mips32r2] [-EL] [--entry NAME] [--prog NAME] [-O0|-O1|-O2] INPUT
+//	bpfopt run [--engine=qemu] [--march=...] [--mem FILE] [--mem-hex HEX] [--dump-mem] INPUT
+//	bpfopt conformance [--engine=qemu] [-O0|-O1|-O2] [DIR]
+//
+// See docs/cli.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// exitError carries an exit status through to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func main() {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err == nil {
+		return
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	if !errors.Is(err, errUsagePrinted) {
+		fmt.Fprintf(os.Stderr, "bpfopt: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+var errUsagePrinted = errors.New("usage")
+
+const usage = `usage: bpfopt <command> [flags] INPUT
+
+commands:
+  compile      compile eBPF to a MIPS32 ELF object (or assembly with -S)
+  run          compile and execute on MIPS32 (qemu-user), print r0
+  conformance  run the BPF conformance suite through compile and run
+  help         show this text
+
+INPUT is an ELF object (clang -target bpf), assembly text (.s, .asm) or raw
+little-endian 8-byte instructions (anything else; --big-endian-bytecode for
+big-endian). Run 'bpfopt <command> -h' for the command's flags.
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{2, errUsagePrinted}
+	}
+	switch args[0] {
+	case "compile":
+		return cmdCompile(args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "conformance":
+		return cmdConformance(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{2, fmt.Errorf("unknown command %q", args[0])}
+}

@@ -1,0 +1,151 @@
+// Package pipeline wires the compiler's stages together: read a program
+// (raw bytecode, ELF object or assembly text), lift it into SSA IR, run the
+// middle-end passes, and compile it for a MIPS32 target. The command-line
+// tool, the conformance runner and the differential tests all go through
+// it, so they compile exactly alike.
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/frontend/bpf"
+	"github.com/bpfopt/bpfopt/ir"
+	"github.com/bpfopt/bpfopt/passes"
+)
+
+// LoadOptions says how to read an input file.
+type LoadOptions struct {
+	// BigEndianBytecode reads raw .bin input as big-endian instructions.
+	BigEndianBytecode bool
+}
+
+// Load reads every program of an input file. The format comes from the
+// content (ELF magic) or the extension: .s/.asm assembly, anything else
+// raw 8-byte instructions.
+func Load(path string, opts LoadOptions) ([]*bpf.Program, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	progs, err := LoadBytes(data, filepath.Base(path), opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return progs, nil
+}
+
+// LoadBytes is Load for data already in memory; name gives the extension
+// and, for single-program formats, the program's name.
+func LoadBytes(data []byte, name string, opts LoadOptions) ([]*bpf.Program, error) {
+	base := strings.TrimSuffix(name, filepath.Ext(name))
+	switch {
+	case bytes.HasPrefix(data, []byte("\x7fELF")):
+		return bpf.LoadELF(bytes.NewReader(data))
+	case strings.HasSuffix(name, ".s") || strings.HasSuffix(name, ".asm"):
+		p, err := bpf.ParseAsm(string(data))
+		if err != nil {
+			return nil, err
+		}
+		p.Name = symbolName(base)
+		return []*bpf.Program{p}, nil
+	default:
+		var order binary.ByteOrder = binary.LittleEndian
+		if opts.BigEndianBytecode {
+			order = binary.BigEndian
+		}
+		p, err := bpf.Decode(data, order)
+		if err != nil {
+			return nil, err
+		}
+		p.Name = symbolName(base)
+		return []*bpf.Program{p}, nil
+	}
+}
+
+// symbolName turns a file name into a C identifier.
+func symbolName(s string) string {
+	var sb strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+			sb.WriteRune(r)
+		case r >= '0' && r <= '9':
+			if i == 0 {
+				sb.WriteByte('_')
+			}
+			sb.WriteRune(r)
+		default:
+			sb.WriteByte('_')
+		}
+	}
+	if sb.Len() == 0 {
+		return "bpf_prog"
+	}
+	return sb.String()
+}
+
+// Options configures compilation.
+type Options struct {
+	Target   mips32.Target
+	OptLevel int // 0, 1 or 2
+	// Passes overrides the level's pass list; DumpAfter and Dump print IR
+	// after passes (see passes.Config).
+	Passes     []string
+	DumpAfter  string
+	Dump       io.Writer
+	VerifyEach bool
+}
+
+// Result is a compiled program.
+type Result struct {
+	IR     *ir.Func // after the middle end
+	Func   *mips32.Function
+	Report *passes.Report
+}
+
+// Compile lifts, optimizes and compiles one program under the given
+// symbol name.
+func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
+	f, err := bpf.Lift(p, name, bpf.LiftOptions{BigEndian: opts.Target.BigEndian})
+	if err != nil {
+		return nil, err
+	}
+	// "lift" names the frontend's output; the other names are passes.
+	var passDumps []string
+	for _, n := range strings.Split(opts.DumpAfter, ",") {
+		switch n = strings.TrimSpace(n); n {
+		case "":
+		case "lift", "all":
+			if opts.Dump != nil {
+				fmt.Fprintf(opts.Dump, "; after lift\n%s", f)
+			}
+			if n == "all" {
+				passDumps = append(passDumps, n)
+			}
+		default:
+			passDumps = append(passDumps, n)
+		}
+	}
+	rep, err := passes.Run(f, opts.OptLevel, &passes.Config{
+		BigEndian:  opts.Target.BigEndian,
+		VerifyEach: opts.VerifyEach,
+		DumpAfter:  strings.Join(passDumps, ","),
+		Dump:       opts.Dump,
+		Passes:     opts.Passes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	fn, err := mips32.Compile(f, opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{IR: f, Func: fn, Report: rep}, nil
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
+	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bpfopt run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	engine := fs.String("engine", "qemu", "execution engine: qemu")
+	memFile := fs.String("mem", "", "file whose bytes are the program's memory (r1 points to a copy, r2 = its length)")
+	memHex := fs.String("mem-hex", "", "the program's memory as hex bytes (spaces allowed)")
+	dumpMem := fs.Bool("dump-mem", false, "print the final memory as hex bytes on a second line")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return &exitError{2, fmt.Errorf("run takes exactly one INPUT, got %d", len(pos))}
+	}
+	if *engine != "qemu" {
+		return &exitError{2, fmt.Errorf("unknown engine %q (available: qemu)", *engine)}
+	}
+	mem, err := readMem(*memFile, *memHex)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	opts, err := c.options(stderr)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	p, err := c.loadOne(pos[0])
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Compile(p, p.Name, opts)
+	if err != nil {
+		return err
+	}
+	e, err := qemu.Start(qemu.Options{Target: opts.Target, Procs: 1})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	out, err := e.Run(res.Func.Code, res.Func.Relocs, 0, mem)
+	if err != nil {
+		return err
+	}
+	if out.Fault != nil {
+		return &exitError{3, fmt.Errorf("%s: runtime fault: %v", pos[0], out.Fault)}
+	}
+	fmt.Fprintf(stdout, "%#x\n", out.R0)
+	if *dumpMem {
+		fmt.Fprintln(stdout, formatHexBytes(out.Mem))
+	}
+	return nil
+}
+
+func readMem(file, hexText string) ([]byte, error) {
+	switch {
+	case file != "" && hexText != "":
+		return nil, fmt.Errorf("give --mem or --mem-hex, not both")
+	case file != "":
+		return os.ReadFile(file)
+	case hexText != "":
+		b, err := hex.DecodeString(strings.Join(strings.Fields(hexText), ""))
+		if err != nil {
+			return nil, fmt.Errorf("--mem-hex: %v", err)
+		}
+		return b, nil
+	}
+	return nil, nil
+}
+
+func formatHexBytes(b []byte) string {
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02x", x)
+	}
+	return strings.Join(parts, " ")
+}
