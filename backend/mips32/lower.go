@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bpfopt/bpfopt/ir"
+	"github.com/bpfopt/bpfopt/ssa"
 )
 
 // Instruction selection: legalized IR (i32 values only) to machine blocks
@@ -49,7 +50,7 @@ func lower(f *ir.Func, t Target) (*mfunc, error) {
 		last:   map[*ir.Block]*mblock{},
 		extras: map[*ir.Block][]*mblock{},
 	}
-	l.order = tmpRPO(f)
+	l.order = ssa.ReversePostorder(f)
 	for _, b := range l.order {
 		l.first[b] = l.newBlock()
 	}
@@ -219,25 +220,4 @@ func isCompare(op ir.Op) bool {
 		return true
 	}
 	return false
-}
-
-// tmpRPO: TODO replace by ssa.ReversePostorder once it lands.
-func tmpRPO(f *ir.Func) []*ir.Block {
-	seen := map[*ir.Block]bool{}
-	var post []*ir.Block
-	var walk func(b *ir.Block)
-	walk = func(b *ir.Block) {
-		seen[b] = true
-		for _, s := range b.Succs {
-			if !seen[s] {
-				walk(s)
-			}
-		}
-		post = append(post, b)
-	}
-	walk(f.Entry())
-	for i, j := 0, len(post)-1; i < j; i, j = i+1, j-1 {
-		post[i], post[j] = post[j], post[i]
-	}
-	return post
 }
