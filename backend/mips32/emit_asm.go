@@ -1,0 +1,147 @@
+package mips32
+
+// The GNU assembly printer. FormatAsm prints an assembled function so that
+//
+//	mipsel-linux-gnu-as -march=mips32r2 -mabi=32 -mno-fix-loongson3-llsc
+//
+// (-EB for big-endian, -march=mips32 for R1) produces exactly the bytes of
+// Assembled.Code, with equivalent relocations. -mno-fix-loongson3-llsc
+// matters: Debian's binutils otherwise inserts a sync before every ll.
+// The function is printed under .set noreorder/noat/nomacro: delay slots are
+// explicit, $at is ours, and no mnemonic may expand into several
+// instructions. ".abicalls" with ".option pic0" gives the object the e_flags
+// WriteELF uses (non-PIC code under the abicalls convention). Labels are .L<name>.<n> so that several functions can share
+// one file.
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// String prints the instruction for dumps: ABI register names without "$",
+// virtual registers as %N, labels as .L<n>.
+func (in Inst) String() string {
+	return in.format(Reg.String, func(l int) string { return fmt.Sprintf(".L%d", l) })
+}
+
+// format prints in with the given register and label spellings. It never
+// fails, so that error messages can always show the instruction.
+func (in Inst) format(reg func(Reg) string, label func(int) string) string {
+	info := in.Op.Info()
+	name := info.Name
+	mem := func() string { return fmt.Sprintf("%s(%s)", in.immText(), reg(in.Rs)) }
+	switch info.Format {
+	case FmtNone:
+		return name
+	case FmtR3, FmtCondMove:
+		return fmt.Sprintf("%s %s, %s, %s", name, reg(in.Rd), reg(in.Rs), reg(in.Rt))
+	case FmtR2:
+		return fmt.Sprintf("%s %s, %s", name, reg(in.Rd), reg(in.Rt))
+	case FmtRI:
+		return fmt.Sprintf("%s %s, %s, %s", name, reg(in.Rt), reg(in.Rs), in.immText())
+	case FmtLUI:
+		return fmt.Sprintf("%s %s, %s", name, reg(in.Rt), in.immText())
+	case FmtShift:
+		return fmt.Sprintf("%s %s, %s, %d", name, reg(in.Rd), reg(in.Rt), in.Imm)
+	case FmtShiftV:
+		return fmt.Sprintf("%s %s, %s, %s", name, reg(in.Rd), reg(in.Rt), reg(in.Rs))
+	case FmtMulDiv:
+		if in.Op == DIV || in.Op == DIVU {
+			// GNU as takes two-operand div as a macro that checks for
+			// zero; "div $zero, rs, rt" is the bare instruction.
+			return fmt.Sprintf("%s %s, %s, %s", name, reg(ZERO), reg(in.Rs), reg(in.Rt))
+		}
+		return fmt.Sprintf("%s %s, %s", name, reg(in.Rs), reg(in.Rt))
+	case FmtMoveHiLo:
+		return fmt.Sprintf("%s %s", name, reg(in.Rd))
+	case FmtLoad, FmtLoadMerge, FmtStore, FmtSC:
+		return fmt.Sprintf("%s %s, %s", name, reg(in.Rt), mem())
+	case FmtExt, FmtIns:
+		return fmt.Sprintf("%s %s, %s, %d, %d", name, reg(in.Rt), reg(in.Rs), in.Imm, in.Imm2)
+	case FmtBranch2:
+		return fmt.Sprintf("%s %s, %s, %s", name, reg(in.Rs), reg(in.Rt), label(in.Target))
+	case FmtBranch1:
+		return fmt.Sprintf("%s %s, %s", name, reg(in.Rs), label(in.Target))
+	case FmtJump, FmtBAL:
+		return fmt.Sprintf("%s %s", name, label(in.Target))
+	case FmtJR, FmtJALR:
+		return fmt.Sprintf("%s %s", name, reg(in.Rs))
+	case FmtMove:
+		return fmt.Sprintf("%s %s, %s", name, reg(in.Rd), reg(in.Rs))
+	case FmtLabel:
+		return label(in.Target) + ":"
+	}
+	return fmt.Sprintf("%s(op %d)", name, uint16(in.Op))
+}
+
+// immText is the immediate operand: %hi(sym)/%lo(sym) when symbolic,
+// hexadecimal for the zero-extended immediates, decimal otherwise.
+func (in Inst) immText() string {
+	switch {
+	case in.Reloc == RelocHi16:
+		return "%hi(" + in.Sym + ")"
+	case in.Reloc == RelocLo16:
+		return "%lo(" + in.Sym + ")"
+	case in.Reloc != RelocNone || in.Sym != "":
+		return fmt.Sprintf("%%reloc%d(%s)", in.Reloc, in.Sym) // refused by Encode; printed for diagnostics
+	case in.Op < numOpcodes && encodings[in.Op].unsignedImm && in.Imm >= 0:
+		return fmt.Sprintf("0x%x", in.Imm)
+	}
+	return fmt.Sprintf("%d", in.Imm)
+}
+
+// asmRegName is the GNU spelling of a physical register: "$a0".
+func asmRegName(r Reg) string { return "$" + r.String() }
+
+// FormatAsm writes the function as GNU assembler source (see the file
+// comment for the flags that reproduce a.Code exactly).
+func FormatAsm(w io.Writer, name string, a *Assembled, t Target) error {
+	if err := checkSymbolName(name); err != nil {
+		return err
+	}
+	label := func(l int) string { return fmt.Sprintf(".L%s.%d", name, l) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "\t# %s: %s\n", name, t)
+	fmt.Fprintf(&b, "\t.abicalls\n\t.option\tpic0\n\t.text\n\t.align\t2\n\t.globl\t%s\n", name)
+	b.WriteString("\t.set\tpush\n\t.set\tnoreorder\n\t.set\tnoat\n\t.set\tnomacro\n")
+	fmt.Fprintf(&b, "\t.type\t%s, @function\n\t.ent\t%s\n%s:\n", name, name, name)
+	for i, in := range a.Insts {
+		if in.Op == LABEL {
+			b.WriteString(label(in.Target) + ":\n")
+			continue
+		}
+		// Re-encoding checks what GNU as would otherwise reject or, worse,
+		// accept differently (virtual registers, ranges, revision).
+		if _, err := Encode(in, t); err != nil {
+			return fmt.Errorf("%s: instruction %d: %w", name, i, err)
+		}
+		if in.Sym != "" {
+			if err := checkSymbolName(in.Sym); err != nil {
+				return fmt.Errorf("%s: instruction %d (%v): %w", name, i, in, err)
+			}
+		}
+		text := in.format(asmRegName, label)
+		if op, args, ok := strings.Cut(text, " "); ok {
+			text = op + "\t" + args
+		}
+		b.WriteString("\t" + text + "\n")
+	}
+	fmt.Fprintf(&b, "\t.end\t%s\n\t.set\tpop\n\t.size\t%s, .-%s\n", name, name, name)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// checkSymbolName accepts names that GNU as and ELF take as plain symbols.
+func checkSymbolName(name string) error {
+	if name == "" {
+		return fmt.Errorf("empty symbol name")
+	}
+	for i, c := range name {
+		ok := c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')
+		if !ok {
+			return fmt.Errorf("symbol name %q: use letters, digits, '_' and '.', not starting with a digit", name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package qemu
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bpfopt/bpfopt/backend/mips32"
+)
+
+// The tests produce machine code with GNU as, never with our own encoder, so
+// that the engine is tested on its own.
+
+// skipExternal reports whether tests may skip when an external tool is
+// missing (BPFOPT_SKIP_EXTERNAL=1); otherwise a missing tool fails them.
+func skipExternal() bool { return os.Getenv("BPFOPT_SKIP_EXTERNAL") == "1" }
+
+// requireTool finds an external program or fails (skips under
+// BPFOPT_SKIP_EXTERNAL=1) naming the Debian package to install.
+func requireTool(t testing.TB, name, debianPkg string) string {
+	t.Helper()
+	path, err := lookTool(name, debianPkg)
+	if err != nil {
+		if skipExternal() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	return path
+}
+
+// requireEngine returns the shared engine for target, failing (or skipping
+// under BPFOPT_SKIP_EXTERNAL=1) when a tool is missing.
+func requireEngine(t testing.TB, target mips32.Target) *Engine {
+	t.Helper()
+	e, err := Shared(target)
+	if errors.Is(err, ErrMissingTool) && skipExternal() {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	return e
+}
+
+// startEngine starts a private engine (closed at the end of the test).
+func startEngine(t testing.TB, opts Options) *Engine {
+	t.Helper()
+	e, err := Start(opts)
+	if errors.Is(err, ErrMissingTool) && skipExternal() {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// object is an assembled snippet: the .text bytes, its relocations in file
+// order, and the offsets of its labels.
+type object struct {
+	code   []byte
+	relocs []mips32.Reloc
+	labels map[string]uint32
+}
+
+// gnuTool finds a binutils program; the mipsel binutils handle both byte
+// orders (-EL, -EB).
+func gnuTool(t testing.TB, name string) string {
+	return requireTool(t, "mipsel-linux-gnu-"+name, "binutils-mipsel-linux-gnu")
+}
+
+func endianFlag(target mips32.Target) string {
+	if target.BigEndian {
+		return "-EB"
+	}
+	return "-EL"
+}
+
+// assemble runs GNU as on src (".set noreorder" is prepended, so delay slots
+// are as written) for the given -march.
+func assemble(t testing.TB, target mips32.Target, march, src string) *object {
+	t.Helper()
+	as := gnuTool(t, "as")
+	obj := filepath.Join(t.TempDir(), "snippet.o")
+	cmd := exec.Command(as, endianFlag(target), "-march="+march, "-mabi=32", "-o", obj, "-")
+	cmd.Stdin = bytes.NewReader([]byte("\t.text\n\t.set noreorder\n" + src + "\n"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "GNU as failed:\n%s\nsource:\n%s", out, src)
+	return readObject(t, obj)
+}
+
+func readObject(t testing.TB, path string) *object {
+	t.Helper()
+	f, err := elf.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	text := f.Section(".text")
+	require.NotNil(t, text)
+	o := &object{labels: map[string]uint32{}}
+	o.code, err = text.Data()
+	require.NoError(t, err)
+	syms, err := f.Symbols()
+	require.NoError(t, err)
+	for _, s := range syms {
+		if s.Section == elf.SectionIndex(indexOf(f, text)) && s.Name != "" && elf.ST_TYPE(s.Info) != elf.STT_SECTION {
+			o.labels[s.Name] = uint32(s.Value)
+		}
+	}
+	if rel := f.Section(".rel.text"); rel != nil {
+		data, err := rel.Data()
+		require.NoError(t, err)
+		for i := 0; i+8 <= len(data); i += 8 {
+			off := f.ByteOrder.Uint32(data[i:])
+			info := f.ByteOrder.Uint32(data[i+4:])
+			sym := syms[info>>8-1] // Symbols omits the null symbol 0
+			o.relocs = append(o.relocs, mips32.Reloc{Offset: off, Type: mips32.RelocType(info & 0xff), Sym: sym.Name})
+		}
+	}
+	return o
+}
+
+func indexOf(f *elf.File, s *elf.Section) int {
+	for i, x := range f.Sections {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// le64 encodes little-endian 64-bit words: the memory blocks of the tests.
+func le64(vs ...uint64) []byte {
+	var b []byte
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	return b
+}
