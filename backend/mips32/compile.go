@@ -28,9 +28,18 @@ type Stats struct {
 	CalleeSavedUsed int
 }
 
+// Options configures the backend.
+type Options struct {
+	Target Target
+	// CheckAllocation replays the allocated code against the selected
+	// code (regalloc_check.go); tests and fuzzing turn it on.
+	CheckAllocation bool
+}
+
 // Compile translates a legalized IR function (no i64 values, critical
-// edges split) into machine code for t.
-func Compile(f *ir.Func, t Target) (*Function, error) {
+// edges split) into machine code.
+func Compile(f *ir.Func, opts Options) (*Function, error) {
+	t := opts.Target
 	m, err := lower(f, t)
 	if err != nil {
 		return nil, err
@@ -38,6 +47,11 @@ func Compile(f *ir.Func, t Target) (*Function, error) {
 	a, err := allocate(m)
 	if err != nil {
 		return nil, err
+	}
+	if opts.CheckAllocation {
+		if err := checkAllocation(m, a.numSlots); err != nil {
+			return nil, err
+		}
 	}
 	fr, err := layoutFrame(m, a.numSlots, a.usedCalleeSaved)
 	if err != nil {

@@ -37,7 +37,7 @@ const (
 	FmtJR                      // goto rs                          jr rs
 	FmtJALR                    // ra ← return address; call rs     jalr rs
 	FmtLabel                   // pseudo: defines label Target
-	FmtMove                    // pseudo: rd ← rs                  move rd, rs (addu rd, rs, $zero)
+	FmtMove                    // pseudo: rd ← rs                  move rd, rs (or rd, rs, $zero)
 )
 
 // Inst is one machine instruction.
@@ -121,7 +121,7 @@ const (
 	JR
 	JALR
 	LABEL // pseudo
-	MOVE  // pseudo: addu rd, rs, $zero
+	MOVE  // pseudo: or rd, rs, $zero (what GNU as emits for move)
 	numOpcodes
 )
 

@@ -27,6 +27,9 @@ type mblock struct {
 	// calls lists the call instructions (jalr), where caller-saved
 	// registers die and the argument registers are read.
 	calls []callSite
+	// orig is set by the allocator: the pre-allocation form of each
+	// instruction of insts, for the allocation checker.
+	orig []Inst
 }
 
 type callSite struct {

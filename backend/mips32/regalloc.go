@@ -442,6 +442,9 @@ func (a *allocator) rewrite() error {
 	used := map[Reg]bool{}
 	for _, b := range a.m.blocks {
 		out := make([]Inst, 0, len(b.insts))
+		// orig keeps, for each output instruction, the instruction before
+		// allocation (spill code stands for itself), for checkAllocation.
+		orig := make([]Inst, 0, len(b.insts))
 		callIdx := 0
 		var calls []callSite
 		for k := range b.insts {
@@ -486,7 +489,8 @@ func (a *allocator) rewrite() error {
 					if err != nil {
 						return err
 					}
-					out = append(out, Inst{Op: LW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill})
+					ld := Inst{Op: LW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill}
+					out, orig = append(out, ld), append(orig, ld)
 				}
 				*u = scratch[v]
 			}
@@ -517,10 +521,10 @@ func (a *allocator) rewrite() error {
 				calls = append(calls, callSite{len(out), b.calls[callIdx].argRegs})
 				callIdx++
 			}
-			out = append(out, in)
-			out = append(out, after...)
+			out, orig = append(out, in), append(orig, b.insts[k])
+			out, orig = append(out, after...), append(orig, after...)
 		}
-		b.insts, b.calls = out, calls
+		b.insts, b.calls, b.orig = out, calls, orig
 	}
 	for _, r := range CalleeSaved {
 		if used[r] {

@@ -155,7 +155,7 @@ func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, 
 	if msg := check("IR after passes", got); msg != "" {
 		return msg + "\n" + f.String()
 	}
-	fn, err := mips32.Compile(f, target)
+	fn, err := mips32.Compile(f, mips32.Options{Target: target, CheckAllocation: true})
 	if err != nil {
 		return report("backend: %v", err)
 	}

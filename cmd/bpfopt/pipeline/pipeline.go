@@ -101,6 +101,8 @@ type Options struct {
 	DumpAfter  string
 	Dump       io.Writer
 	VerifyEach bool
+	// CheckAllocation runs the register-allocation checker (tests, fuzzing).
+	CheckAllocation bool
 }
 
 // Result is a compiled program.
@@ -143,7 +145,7 @@ func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fn, err := mips32.Compile(f, opts.Target)
+	fn, err := mips32.Compile(f, mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
 	if err != nil {
 		return nil, err
 	}

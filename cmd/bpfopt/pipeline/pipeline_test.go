@@ -50,7 +50,7 @@ func TestConformanceOnQemu(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						outcomes[i] = RunConformanceTest(tc, e, Options{Target: target, OptLevel: level, VerifyEach: true})
+						outcomes[i] = RunConformanceTest(tc, e, Options{Target: target, OptLevel: level, VerifyEach: true, CheckAllocation: true})
 					}()
 				}
 				wg.Wait()
@@ -108,7 +108,7 @@ func TestLongProgram(t *testing.T) {
 
 	target := mips32.DefaultTarget
 	start := time.Now()
-	res, err := Compile(p, "long", Options{Target: target, OptLevel: 2})
+	res, err := Compile(p, "long", Options{Target: target, OptLevel: 2, CheckAllocation: true})
 	require.NoError(t, err)
 	t.Logf("compiled %d BPF instructions to %d bytes in %v", len(p.Insns), len(res.Func.Code), time.Since(start))
 	require.Greater(t, len(res.Func.Code), 4*65536, "code must exceed the branch range to test long branches")
