@@ -62,6 +62,9 @@ func Compile(f *ir.Func, opts Options) (*Function, error) {
 		insts = append(insts, Inst{Op: LABEL, Target: b.label})
 		for k := range b.insts {
 			in := b.insts[k]
+			if in.Op == MOVE && in.Rd == in.Rs && (k == 0 || !b.insts[k-1].Op.HasDelaySlot()) {
+				continue // coalesced by the allocator
+			}
 			fr.resolve(&in)
 			insts = append(insts, in)
 		}
