@@ -137,18 +137,20 @@ func readHello(r io.Reader) (hello, error) {
 	}
 	w := words(head[len(magic):])
 	h.codeBase, h.codeMax, h.dataBase, h.dataMax = w[0], w[1], w[2], w[3]
+	if w[4] > 4096 {
+		return h, fmt.Errorf("bad hello: %d symbols", w[4])
+	}
 	h.symbols = make(map[string]uint32, w[4])
 	for range w[4] {
-		var ent [8]byte
-		if _, err := io.ReadFull(r, ent[:]); err != nil {
+		var addr [4]byte
+		if _, err := io.ReadFull(r, addr[:]); err != nil {
 			return h, err
 		}
-		e := words(ent[:])
-		name := make([]byte, e[1])
-		if _, err := io.ReadFull(r, name); err != nil {
+		name, err := readCounted(r, 256)
+		if err != nil {
 			return h, err
 		}
-		h.symbols[string(name)] = e[0]
+		h.symbols[string(name)] = binary.LittleEndian.Uint32(addr[:])
 	}
 	return h, nil
 }
