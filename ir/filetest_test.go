@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -130,5 +131,18 @@ func newTestEnv(f *Func, args []uint32, bigEndian bool) InterpConfig {
 		{Base: testLocalBase, Data: make([]byte, 8*f.NumLocals), Name: "locals"},
 		{Base: testCtxBase, Data: ctx, Name: "ctx"},
 	}}
-	return InterpConfig{Args: args, Mem: mem, FramePtr: testFramePtr, LocalBase: testLocalBase}
+	return InterpConfig{Args: args, Mem: mem, FramePtr: testFramePtr, LocalBase: testLocalBase, Call: testCall}
+}
+
+// testCall serves OpCall in filetests: "weighted" returns the sum of
+// argument i times i+1, so a swapped or dropped argument shows.
+func testCall(sym string, args []uint64) (uint64, error) {
+	if sym != "weighted" {
+		return 0, fmt.Errorf("no test callee %q", sym)
+	}
+	var r uint64
+	for i, a := range args {
+		r += a * uint64(i+1)
+	}
+	return r, nil
 }

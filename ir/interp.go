@@ -26,6 +26,9 @@ type InterpConfig struct {
 	FramePtr  uint32   // value of OpFramePtr
 	LocalBase uint32   // address of local slot 0; slot k is at LocalBase+8k
 	MaxSteps  int      // executed values and terminators; 0 means 1<<26
+	// Call serves OpCall values (BPF helpers, subprograms): the callee's
+	// symbol and its 64-bit arguments give r0.
+	Call func(sym string, args []uint64) (uint64, error)
 }
 
 // DefaultMaxSteps bounds a run when InterpConfig.MaxSteps is 0.
@@ -212,7 +215,7 @@ func compileInst(v *Value, dst int32, valueID func(*Value) (int32, error)) (inst
 		}
 		ids[i] = id
 	}
-	if v.Op == OpCallRuntime {
+	if v.Op == OpCallRuntime || v.Op == OpCall {
 		call, err := compileCall(v, ids)
 		in.call = call
 		return in, err
@@ -236,7 +239,7 @@ func compileInst(v *Value, dst int32, valueID func(*Value) (int32, error)) (inst
 // compileCall decides, parameter by parameter, whether an I64 parameter
 // comes as one i64 argument (before legalize64) or as two i32 (lo, hi).
 func compileCall(v *Value, ids []int32) (*callInfo, error) {
-	rf, ok := LookupRuntime(v.Sym)
+	rf, ok := CallSignature(v)
 	if !ok {
 		return nil, fmt.Errorf("unknown runtime function %q", v.Sym)
 	}

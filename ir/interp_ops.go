@@ -187,7 +187,7 @@ func (m *machine) exec(in *inst) error {
 		}
 		x = old
 
-	case OpCallRuntime:
+	case OpCallRuntime, OpCall:
 		v, err := m.call(in)
 		if err != nil {
 			return err
@@ -300,7 +300,16 @@ func (m *machine) call(in *inst) (uint64, error) {
 		}
 		c.buf[i] = x
 	}
-	res, err := c.rf.Eval(m.cfg.Mem, c.buf)
+	var res uint64
+	var err error
+	switch {
+	case c.rf.Eval != nil:
+		res, err = c.rf.Eval(m.cfg.Mem, c.buf)
+	case m.cfg.Call != nil:
+		res, err = m.cfg.Call(in.v.Sym, c.buf)
+	default:
+		err = fmt.Errorf("call of %s: no InterpConfig.Call to serve it", in.v.Sym)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -138,6 +138,7 @@ const (
 
 	// Calls.
 	OpCallRuntime // {sym} args... → result of runtime function sym (see runtime.go)
+	OpCall        // {sym} args... → BPF-convention call: every parameter and the result are 64-bit (r1..r5 → r0)
 
 	opCount
 )
@@ -251,6 +252,7 @@ var opTable = [opCount]OpInfo{
 	OpAtomicCmpXchg64: {Name: "AtomicCmpXchg64", Args: i32i64x2, Result: I64, Aux: AuxOffset, ReadsMem: true, SideEffect: true},
 
 	OpCallRuntime: {Name: "CallRuntime", Variadic: true, ResultFromValue: true, Aux: AuxSym, ReadsMem: true, SideEffect: true},
+	OpCall:        {Name: "Call", Variadic: true, ResultFromValue: true, Aux: AuxSym, ReadsMem: true, SideEffect: true},
 }
 
 // Info returns the op's table entry.

@@ -29,6 +29,29 @@ var runtimeFuncs = map[string]*RuntimeFunc{}
 
 func addRuntime(f *RuntimeFunc) { runtimeFuncs[f.Name] = f }
 
+// CallSignature is the C signature of a call value: the runtime table's
+// entry for CallRuntime; for Call (BPF helpers, subprograms), one I64
+// parameter per 64-bit argument and an I64 result, with no Eval (an
+// interpreter resolves the callee through its configuration).
+func CallSignature(v *Value) (*RuntimeFunc, bool) {
+	if v.Op != OpCall {
+		return LookupRuntime(v.Sym)
+	}
+	n := 0
+	for _, a := range v.Args {
+		if a.Type == I64 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	params := make([]Type, n/2)
+	for i := range params {
+		params[i] = I64
+	}
+	return &RuntimeFunc{Name: v.Sym, Params: params, Result: I64}, n%2 == 0
+}
+
 // LookupRuntime finds a runtime function by symbol name.
 func LookupRuntime(name string) (*RuntimeFunc, bool) {
 	f, ok := runtimeFuncs[name]

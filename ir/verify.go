@@ -345,7 +345,7 @@ func (c *checker) checkValueTypes(v *Value) string {
 		if v.Type != v.Args[0].Type || v.Type == Pair {
 			return valueErr(v, "copy of type %v from a %v value", v.Type, v.Args[0].Type)
 		}
-	case OpCallRuntime:
+	case OpCallRuntime, OpCall:
 		return c.checkCall(v)
 	default:
 		return valueErr(v, "no type rule for %v", v.Op)
@@ -366,9 +366,9 @@ func typeWanted(t Type) string {
 // result a Pair. Without NoI64 either form is accepted, but one call may not
 // mix them.
 func (c *checker) checkCall(v *Value) string {
-	rf, ok := LookupRuntime(v.Sym)
+	rf, ok := CallSignature(v)
 	if !ok {
-		return valueErr(v, "unknown runtime function %q", v.Sym)
+		return valueErr(v, "unknown runtime function %q (or odd argument words for a Call)", v.Sym)
 	}
 	var whole, split []Type
 	for _, p := range rf.Params {

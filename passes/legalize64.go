@@ -170,7 +170,7 @@ func (l *legalizer) value(v *ir.Value) {
 		l.stats["compares rewritten"]++
 	case ir.OpStore64:
 		l.store64(v)
-	case ir.OpCallRuntime:
+	case ir.OpCallRuntime, ir.OpCall:
 		if hasI64Arg(v) {
 			call := l.call(v)
 			if v.Type == ir.I32 {
@@ -227,7 +227,7 @@ func (l *legalizer) split(v *ir.Value) (hi, lo *ir.Value) {
 		return l.atomicRMW64(v)
 	case ir.OpAtomicCmpXchg64:
 		return l.atomicCmpXchg64(v)
-	case ir.OpCallRuntime:
+	case ir.OpCallRuntime, ir.OpCall:
 		call := l.call(v)
 		return l.emit(ir.OpPairHi, call), l.emit(ir.OpPairLo, call)
 	}

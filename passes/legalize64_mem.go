@@ -140,6 +140,12 @@ func (l *legalizer) call(v *ir.Value) *ir.Value {
 		t = ir.Pair
 	}
 	l.stats["calls flattened"]++
+	if v.Op == ir.OpCall {
+		c := l.b.NewValue(ir.OpCall, t, args...)
+		c.Sym = v.Sym
+		c.Comment = fmt.Sprintf("flattened v%d", v.ID)
+		return c
+	}
 	c := l.runtimeCall(v.Sym, t, args...)
 	c.Comment = fmt.Sprintf("flattened v%d", v.ID)
 	return c

@@ -81,7 +81,7 @@ func (l *lowerer) lowerValue(v *ir.Value) error {
 		if v.Op.IsAtomic() {
 			return l.lowerAtomic(v)
 		}
-		if v.Op == ir.OpCallRuntime {
+		if v.Op == ir.OpCallRuntime || v.Op == ir.OpCall {
 			return l.lowerCall(v)
 		}
 		return fmt.Errorf("no instruction selection for op %s (not legalized?)", v.Op)

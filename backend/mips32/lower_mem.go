@@ -169,7 +169,7 @@ func (l *lowerer) lowerAtomic(v *ir.Value) error {
 // reserves the 16-byte home area, the callee is reached through t9, and
 // results come back in v0 (and v1).
 func (l *lowerer) lowerCall(v *ir.Value) error {
-	rf, ok := ir.LookupRuntime(v.Sym)
+	rf, ok := ir.CallSignature(v)
 	if !ok {
 		return fmt.Errorf("unknown runtime function %q", v.Sym)
 	}
