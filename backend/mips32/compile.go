@@ -12,14 +12,26 @@ import (
 	"github.com/bpfopt/bpfopt/ir"
 )
 
-// Function is one compiled function.
-type Function struct {
-	Name string
+// Module is a compiled program: its functions (the entry and its
+// subprograms) laid out one after another in one piece of code, so that
+// calls between them are PC-relative (bal) and need no relocation.
+type Module struct {
 	*Assembled
+	Funcs []Symbol // Funcs[0] is the entry function
 	Stats Stats
 }
 
-// Stats are counts a user of -stats or a benchmark wants.
+// Symbol is one function of a module.
+type Symbol struct {
+	Name         string
+	Offset, Size uint32
+	// Local marks functions reached only from within the module.
+	Local      bool
+	entryLabel int
+}
+
+// Stats are counts a user of --stats or a benchmark wants, summed over the
+// module's functions.
 type Stats struct {
 	VirtualRegs     int
 	SpilledRegs     int
@@ -36,26 +48,124 @@ type Options struct {
 	CheckAllocation bool
 }
 
-// Compile translates a legalized IR function (no i64 values, critical
+// Compile translates one legalized IR function (no i64 values, critical
 // edges split) into machine code.
-func Compile(f *ir.Func, opts Options) (*Function, error) {
-	t := opts.Target
-	m, err := lower(f, t)
+func Compile(f *ir.Func, opts Options) (*Module, error) {
+	return CompileModule([]*ir.Func{f}, opts)
+}
+
+// CompileModule compiles funcs into one module. funcs[0] is the entry and
+// gets a global symbol; the others are local. A Call whose symbol names a
+// function of the module becomes a bal to it; other calls go through t9
+// with relocations.
+func CompileModule(funcs []*ir.Func, opts Options) (*Module, error) {
+	mod := &Module{}
+	entry := map[string]int{}
+	nextLabel := 0
+	for i, f := range funcs {
+		if _, dup := entry[f.Name]; dup {
+			return nil, fmt.Errorf("function %s defined twice", f.Name)
+		}
+		entry[f.Name] = -1 - i // placeholder until numbered below
+	}
+	var insts []Inst
+	for i, f := range funcs {
+		code, st, err := compileFunc(f, opts, entry)
+		if err != nil {
+			return nil, err
+		}
+		// Number this function's labels after the previous functions'.
+		maxLabel := -1
+		for k := range code {
+			if isLabelled(code[k].Op) && code[k].Target >= 0 {
+				code[k].Target += nextLabel
+				maxLabel = max(maxLabel, code[k].Target)
+			}
+		}
+		entryLabel := max(maxLabel+1, nextLabel)
+		nextLabel = entryLabel + 1
+		mod.Funcs = append(mod.Funcs, Symbol{Name: f.Name, Local: i > 0, entryLabel: entryLabel})
+		insts = append(insts, Inst{Op: LABEL, Target: entryLabel})
+		insts = append(insts, code...)
+		mod.Stats.add(st)
+	}
+	// Resolve local calls to their callee's entry label.
+	for k := range insts {
+		in := &insts[k]
+		if in.Op == BAL && in.Sym != "" {
+			i := -1 - entry[in.Sym]
+			in.Target, in.Sym = mod.Funcs[i].entryLabel, ""
+		}
+	}
+	asm, err := Assemble(insts, opts.Target)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", funcs[0].Name, err)
+	}
+	mod.Assembled = asm
+	for i := range mod.Funcs {
+		mod.Funcs[i].Offset = asm.LabelOffsets[mod.Funcs[i].entryLabel]
+	}
+	for i := range mod.Funcs {
+		end := uint32(len(asm.Code))
+		if i+1 < len(mod.Funcs) {
+			end = mod.Funcs[i+1].Offset
+		}
+		mod.Funcs[i].Size = end - mod.Funcs[i].Offset
+	}
+	return mod, nil
+}
+
+func isLabelled(op Opcode) bool {
+	switch op.Info().Format {
+	case FmtLabel, FmtBranch1, FmtBranch2, FmtJump, FmtBAL:
+		return true
+	}
+	return false
+}
+
+func (s *Stats) add(o Stats) {
+	s.VirtualRegs += o.VirtualRegs
+	s.SpilledRegs += o.SpilledRegs
+	s.SpillSlots += o.SpillSlots
+	s.FrameSize += o.FrameSize
+	s.CalleeSavedUsed += o.CalleeSavedUsed
+}
+
+// ELFFuncs splits the module's code into the functions WriteELF takes.
+func (m *Module) ELFFuncs() []ELFFunc {
+	out := make([]ELFFunc, len(m.Funcs))
+	for i, s := range m.Funcs {
+		out[i] = ELFFunc{Name: s.Name, Code: m.Code[s.Offset : s.Offset+s.Size], Local: s.Local}
+		for _, r := range m.Relocs {
+			if r.Offset >= s.Offset && r.Offset < s.Offset+s.Size {
+				r.Offset -= s.Offset
+				out[i].Relocs = append(out[i].Relocs, r)
+			}
+		}
+	}
+	return out
+}
+
+// compileFunc selects, allocates and frames one function; local maps the
+// module's function names (for calls by bal).
+func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats, error) {
+	t := opts.Target
+	m, err := lower(f, t, local)
+	if err != nil {
+		return nil, Stats{}, err
 	}
 	a, err := allocate(m)
 	if err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	if opts.CheckAllocation {
 		if err := checkAllocation(m, a.numSlots); err != nil {
-			return nil, err
+			return nil, Stats{}, err
 		}
 	}
 	fr, err := layoutFrame(m, a.numSlots, a.usedCalleeSaved)
 	if err != nil {
-		return nil, err
+		return nil, Stats{}, err
 	}
 	insts := fr.prologue()
 	for _, b := range m.blocks {
@@ -74,12 +184,8 @@ func Compile(f *ir.Func, opts Options) (*Function, error) {
 	}
 	for i := range insts {
 		if err := checkAllocated(&insts[i]); err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Name, err)
+			return nil, Stats{}, fmt.Errorf("%s: %w", f.Name, err)
 		}
-	}
-	asm, err := Assemble(insts, t)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
 	st := Stats{VirtualRegs: int(m.nextV - FirstVirtual), SpillSlots: a.numSlots, FrameSize: fr.size,
 		CalleeSavedUsed: len(a.usedCalleeSaved)}
@@ -88,7 +194,7 @@ func Compile(f *ir.Func, opts Options) (*Function, error) {
 			st.SpilledRegs++
 		}
 	}
-	return &Function{Name: f.Name, Assembled: asm, Stats: st}, nil
+	return insts, st, nil
 }
 
 // checkAllocated is the allocator's post-condition: no virtual register and

@@ -97,28 +97,65 @@ func asmRegName(r Reg) string { return "$" + r.String() }
 // FormatAsm writes the function as GNU assembler source (see the file
 // comment for the flags that reproduce a.Code exactly).
 func FormatAsm(w io.Writer, name string, a *Assembled, t Target) error {
-	if err := checkSymbolName(name); err != nil {
-		return err
+	return formatFuncs(w, name, a, t, []Symbol{{Name: name, entryLabel: -1}})
+}
+
+// FormatModuleAsm writes a whole module: each function with its own
+// directives (.globl for the entry, .local for subprograms), all sharing
+// one label namespace named after the entry.
+func FormatModuleAsm(w io.Writer, m *Module, t Target) error {
+	return formatFuncs(w, m.Funcs[0].Name, m.Assembled, t, m.Funcs)
+}
+
+// formatFuncs prints a's instructions; each function starts at its entry
+// label (entryLabel -1: at the first instruction).
+func formatFuncs(w io.Writer, prefix string, a *Assembled, t Target, funcs []Symbol) error {
+	for _, f := range funcs {
+		if err := checkSymbolName(f.Name); err != nil {
+			return err
+		}
 	}
-	label := func(l int) string { return fmt.Sprintf(".L%s.%d", name, l) }
+	label := func(l int) string { return fmt.Sprintf(".L%s.%d", prefix, l) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "\t# %s: %s\n", name, t)
-	fmt.Fprintf(&b, "\t.abicalls\n\t.option\tpic0\n\t.text\n\t.align\t2\n\t.globl\t%s\n", name)
+	fmt.Fprintf(&b, "\t# %s: %s\n", prefix, t)
+	b.WriteString("\t.abicalls\n\t.option\tpic0\n\t.text\n\t.align\t2\n")
 	b.WriteString("\t.set\tpush\n\t.set\tnoreorder\n\t.set\tnoat\n\t.set\tnomacro\n")
-	fmt.Fprintf(&b, "\t.type\t%s, @function\n\t.ent\t%s\n%s:\n", name, name, name)
+	open := ""
+	begin := func(f Symbol) {
+		if open != "" {
+			fmt.Fprintf(&b, "\t.end\t%s\n\t.size\t%s, .-%s\n", open, open, open)
+		}
+		bind := ".globl"
+		if f.Local {
+			bind = ".local"
+		}
+		fmt.Fprintf(&b, "\t%s\t%s\n\t.type\t%s, @function\n\t.ent\t%s\n%s:\n", bind, f.Name, f.Name, f.Name, f.Name)
+		open = f.Name
+	}
+	starts := map[int]Symbol{}
+	for _, f := range funcs {
+		if f.entryLabel < 0 {
+			begin(f)
+		} else {
+			starts[f.entryLabel] = f
+		}
+	}
 	for i, in := range a.Insts {
 		if in.Op == LABEL {
+			if f, ok := starts[in.Target]; ok {
+				begin(f)
+			}
 			b.WriteString(label(in.Target) + ":\n")
 			continue
 		}
 		// Re-encoding checks what GNU as would otherwise reject or, worse,
 		// accept differently (virtual registers, ranges, revision).
 		if _, err := Encode(in, t); err != nil {
-			return fmt.Errorf("%s: instruction %d: %w", name, i, err)
+			return fmt.Errorf("%s: instruction %d: %w", prefix, i, err)
 		}
 		if in.Sym != "" {
 			if err := checkSymbolName(in.Sym); err != nil {
-				return fmt.Errorf("%s: instruction %d (%v): %w", name, i, in, err)
+				return fmt.Errorf("%s: instruction %d (%v): %w", prefix, i, in, err)
 			}
 		}
 		text := in.format(asmRegName, label)
@@ -127,7 +164,7 @@ func FormatAsm(w io.Writer, name string, a *Assembled, t Target) error {
 		}
 		b.WriteString("\t" + text + "\n")
 	}
-	fmt.Fprintf(&b, "\t.end\t%s\n\t.set\tpop\n\t.size\t%s, .-%s\n", name, name, name)
+	fmt.Fprintf(&b, "\t.end\t%s\n\t.size\t%s, .-%s\n\t.set\tpop\n", open, open, open)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -62,11 +62,11 @@ func TestFormatAsmText(t *testing.T) {
 	.option	pic0
 	.text
 	.align	2
-	.globl	add64
 	.set	push
 	.set	noreorder
 	.set	noat
 	.set	nomacro
+	.globl	add64
 	.type	add64, @function
 	.ent	add64
 add64:
@@ -77,8 +77,8 @@ add64:
 	jr	$ra
 	nop
 	.end	add64
-	.set	pop
 	.size	add64, .-add64
+	.set	pop
 `
 	assert.Equal(t, want, b.String())
 }

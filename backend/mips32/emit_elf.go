@@ -27,6 +27,9 @@ type ELFFunc struct {
 	Name   string
 	Code   []byte
 	Relocs []Reloc
+	// Local makes the symbol local (STB_LOCAL): subprograms of a BPF
+	// program are reached only from within the object.
+	Local bool
 }
 
 // Sizes of ELF32 records, and the MIPS e_flags bits (MIPS psABI; debug/elf
@@ -82,8 +85,17 @@ func WriteELF(w io.Writer, funcs []ELFFunc, t Target) error {
 		return err
 	}
 	syms := newSymbolTable(appendOrder(t))
+	// ELF wants every local symbol before the first global one.
 	for _, f := range funcs {
-		syms.define(f.Name, base[f.Name], uint32(len(f.Code)))
+		if f.Local {
+			syms.defineLocal(f.Name, base[f.Name], uint32(len(f.Code)))
+		}
+	}
+	firstGlobal := uint32(len(syms.entries) / elfSymSize)
+	for _, f := range funcs {
+		if !f.Local {
+			syms.define(f.Name, base[f.Name], uint32(len(f.Code)))
+		}
 	}
 	o := appendOrder(t)
 	var rel []byte
@@ -100,7 +112,7 @@ func WriteELF(w io.Writer, funcs []ELFFunc, t Target) error {
 		secText:      {name: ".text", typ: uint32(elf.SHT_PROGBITS), flags: uint32(elf.SHF_ALLOC | elf.SHF_EXECINSTR), align: textAlign, data: text},
 		secRelText:   {name: ".rel.text", typ: uint32(elf.SHT_REL), flags: uint32(elf.SHF_INFO_LINK), link: secSymtab, info: secText, align: 4, entsize: elfRelSize, data: rel},
 		secNoteStack: {name: ".note.GNU-stack", typ: uint32(elf.SHT_PROGBITS), align: 1},
-		secSymtab:    {name: ".symtab", typ: uint32(elf.SHT_SYMTAB), link: secStrtab, info: firstGlobalSym, align: 4, entsize: elfSymSize, data: syms.entries},
+		secSymtab:    {name: ".symtab", typ: uint32(elf.SHT_SYMTAB), link: secStrtab, info: firstGlobal, align: 4, entsize: elfSymSize, data: syms.entries},
 		secStrtab:    {name: ".strtab", typ: uint32(elf.SHT_STRTAB), align: 1, data: syms.names.buf},
 		secShstrtab:  {name: ".shstrtab", typ: uint32(elf.SHT_STRTAB), align: 1},
 	}
@@ -179,10 +191,6 @@ func layoutELF(secs []elfSection, flags uint32, t Target) []byte {
 	return b
 }
 
-// firstGlobalSym is the symbol table's sh_info: the null symbol and the
-// .text section symbol are the only locals.
-const firstGlobalSym = 2
-
 // symbolTable builds .symtab and .strtab: the locals, then the functions in
 // order, then undefined symbols in order of first reference.
 type symbolTable struct {
@@ -207,6 +215,11 @@ func (s *symbolTable) add(name, value, size uint32, bind elf.SymBind, typ elf.Sy
 	s.entries = append(s.entries, elf.ST_INFO(bind, typ), 0 /* st_other: default visibility */)
 	s.entries = s.o.AppendUint16(s.entries, shndx)
 	return idx
+}
+
+// defineLocal adds a local function symbol in .text.
+func (s *symbolTable) defineLocal(name string, value, size uint32) {
+	s.byName[name] = s.add(s.names.add(name), value, size, elf.STB_LOCAL, elf.STT_FUNC, secText)
 }
 
 // define adds a global function symbol in .text.

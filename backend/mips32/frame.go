@@ -71,6 +71,8 @@ func (fr *frame) resolve(in *Inst) {
 		in.Imm += int32(fr.localBase)
 	case relocSpill:
 		in.Imm += int32(fr.spillBase)
+	case relocIncoming:
+		in.Imm += int32(fr.size)
 	default:
 		return
 	}

@@ -34,14 +34,15 @@ type lowerer struct {
 	first  map[*ir.Block]*mblock   // first machine block of each IR block
 	last   map[*ir.Block]*mblock   // last machine block of each IR block
 	extras map[*ir.Block][]*mblock // further machine blocks of an IR block, in order
+	local  map[string]int          // functions of the module, called by bal
 	curIR  *ir.Block
 	order  []*ir.Block
 }
 
 // lower selects instructions for f.
-func lower(f *ir.Func, t Target) (*mfunc, error) {
+func lower(f *ir.Func, t Target, local map[string]int) (*mfunc, error) {
 	l := &lowerer{
-		t: t, f: f,
+		t: t, f: f, local: local,
 		m:      &mfunc{name: f.Name, nextV: FirstVirtual, locals: f.NumLocals},
 		vreg:   make([]Reg, f.NumValues()),
 		pairHi: make([]Reg, f.NumValues()),

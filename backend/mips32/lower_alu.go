@@ -24,10 +24,14 @@ var rrOps = map[ir.Op]struct {
 func (l *lowerer) lowerValue(v *ir.Value) error {
 	switch v.Op {
 	case ir.OpArg:
-		if v.AuxInt < 0 || v.AuxInt >= int64(len(ArgRegs)) {
-			return fmt.Errorf("argument word %d is not passed in a register", v.AuxInt)
+		switch n := v.AuxInt; {
+		case n < 0 || n > 1024:
+			return fmt.Errorf("argument word %d out of range", n)
+		case n < int64(len(ArgRegs)):
+			l.emit(Inst{Op: MOVE, Rd: l.def(v), Rs: ArgRegs[n]})
+		default: // in the caller's outgoing area, just above our frame
+			l.emit(Inst{Op: LW, Rt: l.def(v), Rs: SP, Imm: int32(4 * n), Reloc: relocIncoming})
 		}
-		l.emit(Inst{Op: MOVE, Rd: l.def(v), Rs: ArgRegs[v.AuxInt]})
 	case ir.OpFramePtr:
 		l.m.usesFP = true
 		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: SP, Reloc: relocFrameTop})

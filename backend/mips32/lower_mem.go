@@ -209,10 +209,19 @@ func (l *lowerer) lowerCall(v *ir.Value) error {
 			l.moveValue(ArgRegs[wd.index], wd.val)
 		}
 	}
-	l.emit(Inst{Op: LUI, Rt: T9, Sym: v.Sym, Reloc: RelocHi16})
-	l.emit(Inst{Op: ADDIU, Rt: T9, Rs: T9, Sym: v.Sym, Reloc: RelocLo16})
-	l.cur.calls = append(l.cur.calls, callSite{index: len(l.cur.insts), argRegs: min(w, len(ArgRegs))})
-	l.emitBranch(Inst{Op: JALR, Rd: RA, Rs: T9})
+	site := callSite{argRegs: min(w, len(ArgRegs))}
+	if _, ok := l.local[v.Sym]; ok && v.Op == ir.OpCall {
+		// A function of the same module: PC-relative, resolved by CompileModule.
+		site.index = len(l.cur.insts)
+		l.cur.calls = append(l.cur.calls, site)
+		l.emitBranch(Inst{Op: BAL, Sym: v.Sym, Target: -1})
+	} else {
+		l.emit(Inst{Op: LUI, Rt: T9, Sym: v.Sym, Reloc: RelocHi16})
+		l.emit(Inst{Op: ADDIU, Rt: T9, Rs: T9, Sym: v.Sym, Reloc: RelocLo16})
+		site.index = len(l.cur.insts)
+		l.cur.calls = append(l.cur.calls, site)
+		l.emitBranch(Inst{Op: JALR, Rd: RA, Rs: T9})
+	}
 	switch rf.Result {
 	case ir.I64:
 		loR, hiR := V0, V1

@@ -50,6 +50,7 @@ const (
 	relocFrameTop RelocType = 200 + iota // Imm += offset of the BPF stack's end (r10)
 	relocLocal                           // Imm += offset of local scratch slot 0
 	relocSpill                           // Imm += offset of spill slot 0
+	relocIncoming                        // Imm += frame size: the caller's argument words
 )
 
 // operands lists the registers an instruction reads and writes, from its

@@ -76,7 +76,7 @@ func allocated(t *testing.T) (*mfunc, *allocator) {
 	f, err := ir.Parse(pressureIR)
 	require.NoError(t, err)
 	require.NoError(t, ir.Verify(f, ir.VerifyOptions{NoI64: true}))
-	m, err := lower(f, DefaultTarget)
+	m, err := lower(f, DefaultTarget, nil)
 	require.NoError(t, err)
 	a, err := allocate(m)
 	require.NoError(t, err)

@@ -48,16 +48,18 @@ func cmdCompile(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *stats {
-		fmt.Fprint(stderr, res.Report.String())
-		s := res.Func.Stats
+		for _, r := range res.Reports {
+			fmt.Fprint(stderr, r.String())
+		}
+		s := res.Module.Stats
 		fmt.Fprintf(stderr, "%s backend code_bytes=%d vregs=%d spilled=%d spill_slots=%d frame=%d callee_saved=%d\n",
-			name, len(res.Func.Code), s.VirtualRegs, s.SpilledRegs, s.SpillSlots, s.FrameSize, s.CalleeSavedUsed)
+			name, len(res.Module.Code), s.VirtualRegs, s.SpilledRegs, s.SpillSlots, s.FrameSize, s.CalleeSavedUsed)
 	}
 	var buf bytes.Buffer
 	if *asm {
-		err = mips32.FormatAsm(&buf, name, res.Func.Assembled, opts.Target)
+		err = mips32.FormatModuleAsm(&buf, res.Module, opts.Target)
 	} else {
-		err = mips32.WriteELF(&buf, []mips32.ELFFunc{{Name: name, Code: res.Func.Code, Relocs: res.Func.Relocs}}, opts.Target)
+		err = mips32.WriteELF(&buf, res.Module.ELFFuncs(), opts.Target)
 	}
 	if err != nil {
 		return err

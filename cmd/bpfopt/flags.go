@@ -21,6 +21,8 @@ type commonFlags struct {
 	prog              string
 	bigEndianBytecode bool
 	verify            bool
+	helperSymbol      string
+	kernelHelperNames bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -34,6 +36,8 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.prog, "prog", "", "program to take from an ELF object with several")
 	fs.BoolVar(&c.bigEndianBytecode, "big-endian-bytecode", false, "raw input is big-endian bytecode")
 	fs.BoolVar(&c.verify, "verify", false, "run the IR verifier after every pass")
+	fs.StringVar(&c.helperSymbol, "helper-symbol", "bpf_helper_%d", "symbol of helper N (a printf format taking the helper ID)")
+	fs.BoolVar(&c.kernelHelperNames, "kernel-helper-names", false, "call known helpers by the kernel's names (bpf_map_lookup_elem, ...)")
 }
 
 func (c *commonFlags) optLevel() int {
@@ -60,6 +64,16 @@ func (c *commonFlags) options(dump io.Writer) (pipeline.Options, error) {
 	}
 	if c.passes != "" {
 		o.Passes = strings.Split(c.passes, ",")
+	}
+	if strings.Count(c.helperSymbol, "%") != 1 || !strings.Contains(c.helperSymbol, "%d") {
+		return o, fmt.Errorf("--helper-symbol=%q: want one %%d for the helper ID", c.helperSymbol)
+	}
+	format, kernel := c.helperSymbol, c.kernelHelperNames
+	o.Lift.HelperSymbol = func(id int32) string {
+		if n := bpf.KernelHelperName(id); kernel && n != "" {
+			return n
+		}
+		return fmt.Sprintf(format, id)
 	}
 	return o, nil
 }

@@ -53,7 +53,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	out, err := e.Run(res.Func.Code, res.Func.Relocs, 0, mem)
+	out, err := e.Run(res.Module.Code, res.Module.Relocs, res.Module.Funcs[0].Offset, mem)
 	if err != nil {
 		return err
 	}

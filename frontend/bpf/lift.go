@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/bpfopt/bpfopt/ir"
@@ -21,27 +22,156 @@ type LiftOptions struct {
 	// BigEndian selects the byte order of the target, which decides what
 	// the to-le and to-be byte-swap instructions do.
 	BigEndian bool
+	// HelperSymbol names the function a helper call (call N) calls;
+	// nil means "bpf_helper_N".
+	HelperSymbol func(id int32) string
+	// CallxSymbol names the dispatcher an indirect call (call %rN) calls
+	// with the helper ID and r1..r5; "" means "bpf_callx".
+	CallxSymbol string
+	// HelperArgs says how many argument registers helper id takes; nil
+	// means the kernel's helper table (helpers.go), 5 for unknown IDs.
+	HelperArgs func(id int32) int
+}
+
+func (o LiftOptions) helperSymbol(id int32) string {
+	if o.HelperSymbol != nil {
+		return o.HelperSymbol(id)
+	}
+	return fmt.Sprintf("bpf_helper_%d", id)
+}
+
+func (o LiftOptions) callxSymbol() string {
+	if o.CallxSymbol != "" {
+		return o.CallxSymbol
+	}
+	return "bpf_callx"
+}
+
+func (o LiftOptions) helperArgs(id int32) int {
+	if o.HelperArgs != nil {
+		return o.HelperArgs(id)
+	}
+	return KernelHelperArgs(id)
 }
 
 type lifter struct {
-	p      *Program
-	opts   LiftOptions
-	f      *ir.Func
-	b      *ssa.Builder
-	blocks map[int]*ir.Block // by Insns index of the block's first instruction
-	cur    *ir.Block
-	fp     *ir.Value // FramePtr in the entry block
+	p          *Program
+	opts       LiftOptions
+	f          *ir.Func
+	b          *ssa.Builder
+	first, end int               // the function's instructions: Insns[first:end]
+	sub        bool              // a subprogram: r1..r5 are its parameters
+	names      map[int]string    // function name by first Insns index
+	blocks     map[int]*ir.Block // by Insns index of the block's first instruction
+	cur        *ir.Block
+	fp         *ir.Value // FramePtr in the entry block
 }
 
-// Lift translates p into an IR function named name.
-func Lift(p *Program, name string, opts LiftOptions) (*ir.Func, error) {
+// maxCallFrames is the kernel's limit on nested BPF frames.
+const maxCallFrames = 8
+
+// Lift translates a program into IR: the entry function, named name, and
+// one function per subprogram (the targets of bpf-to-bpf calls), named
+// name__N after the subprogram's first instruction slot.
+func Lift(p *Program, name string, opts LiftOptions) ([]*ir.Func, error) {
 	if len(p.Insns) == 0 {
 		return nil, &Error{Slot: -1, Msg: "empty program"}
 	}
-	l := &lifter{p: p, opts: opts, f: ir.NewFunc(name), blocks: map[int]*ir.Block{}}
-	if err := l.checkSupported(); err != nil {
+	if err := checkSupported(p); err != nil {
 		return nil, err
 	}
+	starts, err := subprograms(p)
+	if err != nil {
+		return nil, err
+	}
+	names := map[int]string{}
+	for i, s := range starts {
+		names[s] = name
+		if i > 0 {
+			names[s] = fmt.Sprintf("%s__%d", name, p.Insns[s].Slot)
+		}
+	}
+	var funcs []*ir.Func
+	for i, s := range starts {
+		end := len(p.Insns)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		l := &lifter{p: p, opts: opts, first: s, end: end, sub: i > 0, names: names, blocks: map[int]*ir.Block{}}
+		f, err := l.liftFunc(names[s])
+		if err != nil {
+			return nil, err
+		}
+		funcs = append(funcs, f)
+	}
+	return funcs, nil
+}
+
+// subprograms returns the sorted Insns indices where functions start: 0
+// and every bpf-to-bpf call target. It rejects recursion and call chains
+// deeper than the kernel allows.
+func subprograms(p *Program) ([]int, error) {
+	set := map[int]bool{0: true}
+	for _, in := range p.Insns {
+		if in.IsLocalCall() {
+			t := p.IndexOfSlot(in.CallTarget())
+			if t < 0 {
+				return nil, errAt(in, "call target %d is not the start of an instruction", in.CallTarget())
+			}
+			set[t] = true
+		}
+	}
+	starts := make([]int, 0, len(set))
+	for s := range set {
+		starts = append(starts, s)
+	}
+	sort.Ints(starts)
+	owner := func(k int) int { return sort.SearchInts(starts, k+1) - 1 }
+	callees := make([][]int, len(starts))
+	for k, in := range p.Insns {
+		if in.IsLocalCall() {
+			f := owner(k)
+			callees[f] = append(callees[f], owner(p.IndexOfSlot(in.CallTarget())))
+		}
+	}
+	// Depth-first search: a back edge is recursion; the longest path is
+	// the deepest chain of frames.
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := make([]int, len(starts))
+	depth := make([]int, len(starts))
+	var visit func(f int) error
+	visit = func(f int) error {
+		state[f] = active
+		depth[f] = 1
+		for _, c := range callees[f] {
+			switch state[c] {
+			case active:
+				return errAt(p.Insns[starts[c]], "recursive bpf-to-bpf call (the kernel rejects recursion)")
+			case unvisited:
+				if err := visit(c); err != nil {
+					return err
+				}
+			}
+			depth[f] = max(depth[f], depth[c]+1)
+		}
+		state[f] = done
+		return nil
+	}
+	if err := visit(0); err != nil {
+		return nil, err
+	}
+	if depth[0] > maxCallFrames {
+		return nil, &Error{Slot: -1, Msg: fmt.Sprintf("bpf-to-bpf calls nest %d frames deep; the kernel allows %d", depth[0], maxCallFrames)}
+	}
+	return starts, nil
+}
+
+func (l *lifter) liftFunc(name string) (*ir.Func, error) {
+	l.f = ir.NewFunc(name)
 	starts, err := l.leaders()
 	if err != nil {
 		return nil, err
@@ -50,9 +180,9 @@ func Lift(p *Program, name string, opts LiftOptions) (*ir.Func, error) {
 	for _, s := range starts {
 		l.blocks[s] = l.f.NewBlock(ir.BlockInvalid)
 	}
-	entry.AddEdgeTo(l.blocks[0])
+	entry.AddEdgeTo(l.blocks[l.first])
 	for i, s := range starts {
-		end := len(p.Insns)
+		end := l.end
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
@@ -85,13 +215,13 @@ func Lift(p *Program, name string, opts LiftOptions) (*ir.Func, error) {
 		if allFilled(blk) {
 			l.b.Seal(blk)
 		}
-		end := len(p.Insns)
+		end := l.end
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
 		l.cur = blk
 		for k := s; k < end; k++ {
-			if err := l.lift(p.Insns[k]); err != nil {
+			if err := l.lift(l.p.Insns[k]); err != nil {
 				return nil, err
 			}
 		}
@@ -115,11 +245,11 @@ func Lift(p *Program, name string, opts LiftOptions) (*ir.Func, error) {
 
 // checkSupported rejects what this compiler does not translate yet, naming
 // the instruction.
-func (l *lifter) checkSupported() error {
-	for _, in := range l.p.Insns {
+func checkSupported(p *Program) error {
+	for _, in := range p.Insns {
 		switch {
-		case in.Class() == ClassJMP && in.Code() == JmpCALL:
-			return errAt(in, "calls (helpers, bpf-to-bpf, callx) are not supported yet")
+		case in.IsCall() && !in.IsCallx() && in.Src == CallKfunc:
+			return errAt(in, "kfunc calls are not supported")
 		case in.IsLdImm64() && in.Src != 0:
 			return errAt(in, "lddw with pseudo source %d (map or function reference) is not supported yet", in.Src)
 		case (in.Class() == ClassLD) && !in.IsLdImm64():
@@ -131,12 +261,13 @@ func (l *lifter) checkSupported() error {
 
 // leaders returns the sorted Insns indices that start basic blocks.
 func (l *lifter) leaders() ([]int, error) {
-	set := map[int]bool{0: true}
-	for k, in := range l.p.Insns {
+	set := map[int]bool{l.first: true}
+	for k := l.first; k < l.end; k++ {
+		in := l.p.Insns[k]
 		if !isBranch(in) {
 			continue
 		}
-		if k+1 < len(l.p.Insns) {
+		if k+1 < l.end {
 			set[k+1] = true
 		}
 		if in.Code() == JmpEXIT {
@@ -146,7 +277,13 @@ func (l *lifter) leaders() ([]int, error) {
 		if t < 0 {
 			return nil, errAt(in, "jump target %d is not the start of an instruction", in.JumpTarget())
 		}
+		if t < l.first || t >= l.end {
+			return nil, errAt(in, "jump to instruction %d leaves the subprogram", in.JumpTarget())
+		}
 		set[t] = true
+	}
+	if last := l.p.Insns[l.end-1]; !isBranch(last) || (last.Code() != JmpEXIT && last.Code() != JmpJA) {
+		return nil, errAt(last, "the subprogram's last instruction falls through into the next one")
 	}
 	starts := make([]int, 0, len(set))
 	for s := range set {
@@ -219,16 +356,33 @@ func (l *lifter) removeUnreachable() {
 	}
 }
 
+// emitEntry defines every register at entry. The program's entry is the C
+// function uint64_t f(void *ctx, size_t len): r1 and r2 are its two words,
+// zero-extended. A subprogram is uint64_t f(uint64_t r1, ..., uint64_t r5):
+// under O32 parameter k is words 2k and 2k+1, low word first on
+// little-endian.
 func (l *lifter) emitEntry() {
-	ctx := l.cur.NewValue(ir.OpArg, ir.I32)
-	ln := l.cur.NewValue(ir.OpArg, ir.I32)
-	ln.AuxInt = 1
-	l.fp = l.cur.NewValue(ir.OpFramePtr, ir.I32)
+	arg := func(n int) *ir.Value {
+		v := l.cur.NewValue(ir.OpArg, ir.I32)
+		v.AuxInt = int64(n)
+		return v
+	}
 	zero := l.const64(0)
 	for r := 0; r < NumRegs; r++ {
 		l.b.Write(r, l.cur, zero)
 	}
-	l.b.Write(R1, l.cur, l.zext(ctx))
-	l.b.Write(R2, l.cur, l.zext(ln))
+	if l.sub {
+		for k := 0; k < 5; k++ {
+			lo, hi := arg(2*k), arg(2*k+1)
+			if l.opts.BigEndian {
+				lo, hi = hi, lo
+			}
+			l.b.Write(R1+k, l.cur, l.v(ir.OpInt64Make, ir.I64, hi, lo))
+		}
+	} else {
+		l.b.Write(R1, l.cur, l.zext(arg(0)))
+		l.b.Write(R2, l.cur, l.zext(arg(1)))
+	}
+	l.fp = l.cur.NewValue(ir.OpFramePtr, ir.I32)
 	l.b.Write(R10, l.cur, l.zext(l.fp))
 }

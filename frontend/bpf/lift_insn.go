@@ -138,6 +138,9 @@ func (l *lifter) lift(in Insn) error {
 		}
 		l.liftStore(in, val)
 	case ClassJMP, ClassJMP32:
+		if in.IsCall() {
+			return l.liftCall(in)
+		}
 		return l.liftJump(in)
 	default:
 		return errAt(in, "unknown instruction class %#x", in.Class())
@@ -372,5 +375,45 @@ func (l *lifter) liftJump(in Insn) error {
 		cond = l.v(op, ir.I32, a, b)
 	}
 	l.cur.SetControls(cond)
+	return nil
+}
+
+// liftCall turns the three kinds of call into IR Calls, each reading
+// 64-bit arguments and returning r0: a helper (r1..rN, N from the helper's
+// arity), a subprogram (r1..r5), or callx (the helper ID, then r1..r5).
+// Afterwards r1..r5 are undefined (RFC 9669: scratch), modelled as 0.
+func (l *lifter) liftCall(in Insn) error {
+	var sym string
+	var args []*ir.Value
+	regs := func(n int) {
+		for r := uint8(R1); r < uint8(R1+n); r++ {
+			args = append(args, l.reg(r))
+		}
+	}
+	switch {
+	case in.IsCallx():
+		sym = l.opts.callxSymbol()
+		args = append(args, l.reg(in.Dst))
+		regs(5)
+	case in.IsLocalCall():
+		sym = l.names[l.p.IndexOfSlot(in.CallTarget())]
+		regs(5)
+	case in.Src == CallHelper:
+		sym = l.opts.helperSymbol(in.Imm)
+		n := l.opts.helperArgs(in.Imm)
+		if n < 0 || n > 5 {
+			return errAt(in, "helper %d: argument count %d out of range", in.Imm, n)
+		}
+		regs(n)
+	default:
+		return errAt(in, "unsupported call (source %d)", in.Src)
+	}
+	call := l.v(ir.OpCall, ir.I64, args...)
+	call.Sym = sym
+	l.set(R0, call)
+	zero := l.const64(0)
+	for r := uint8(R1); r <= R5; r++ {
+		l.set(r, zero)
+	}
 	return nil
 }

@@ -22,7 +22,7 @@ func BenchmarkCompileLong(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		code = len(res.Func.Code)
+		code = len(res.Module.Code)
 	}
 	b.ReportMetric(float64(len(p.Insns)), "bpf_insns")
 	b.ReportMetric(float64(code)/4/float64(len(p.Insns)), "mips_insns/bpf_insn")
@@ -52,7 +52,7 @@ func BenchmarkConformanceCodeSize(b *testing.B) {
 						continue
 					}
 					bpfInsns += len(p.Insns)
-					mipsInsns += len(res.Func.Code) / 4
+					mipsInsns += len(res.Module.Code) / 4
 				}
 			}
 			b.ReportMetric(float64(mipsInsns)/float64(bpfInsns), "mips_insns/bpf_insn")

@@ -27,6 +27,16 @@ type Outcome struct {
 	Detail  string
 }
 
+// ConformanceHelpers names the helpers the conformance suite calls: its
+// helper IDs are uBPF's test table (frontend/bpf ConformanceHelpers), not
+// the kernel's, so they get their own symbols, which the run engines
+// provide, and always receive all five argument registers.
+var ConformanceHelpers = bpf.LiftOptions{
+	HelperSymbol: func(id int32) string { return fmt.Sprintf("ubpf_helper_%d", id) },
+	CallxSymbol:  "ubpf_callx",
+	HelperArgs:   func(int32) int { return 5 },
+}
+
 // RunConformanceTest compiles one test's program, runs it on the engine
 // with the test's memory, and compares r0 (or the expected error).
 func RunConformanceTest(t *conformance.Test, e *qemu.Engine, opts Options) Outcome {
@@ -40,6 +50,7 @@ func RunConformanceTest(t *conformance.Test, e *qemu.Engine, opts Options) Outco
 		}
 		return out(Fail, "assembly: %v", err)
 	}
+	opts.Lift = ConformanceHelpers
 	res, err := Compile(p, "conformance_"+symbolName(t.Name), opts)
 	if err != nil {
 		if t.Error != "" {
@@ -50,7 +61,7 @@ func RunConformanceTest(t *conformance.Test, e *qemu.Engine, opts Options) Outco
 		}
 		return out(Fail, "compile: %v", err)
 	}
-	r, err := e.Run(res.Func.Code, res.Func.Relocs, 0, t.Mem)
+	r, err := e.Run(res.Module.Code, res.Module.Relocs, res.Module.Funcs[0].Offset, t.Mem)
 	if err != nil {
 		return out(Fail, "engine: %v", err)
 	}

@@ -134,10 +134,11 @@ func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, 
 		}
 		return ""
 	}
-	f, err := bpf.Lift(p, "diff", bpf.LiftOptions{BigEndian: target.BigEndian})
+	funcs, err := bpf.Lift(p, "diff", bpf.LiftOptions{BigEndian: target.BigEndian})
 	if err != nil {
 		return report("lift: %v", err)
 	}
+	f := funcs[0] // generated programs have no subprograms
 	got, err := runIR(f, mem, target.BigEndian)
 	if err != nil {
 		return report("IR interpreter after lift: %v\n%s", err, f)

@@ -41,8 +41,10 @@ func TestAsmOutputAssemblesToSameBytes(t *testing.T) {
 				if err != nil {
 					continue // unsupported features are covered by the conformance test
 				}
-				require.NoError(t, mips32.FormatAsm(&src, name, res.Func.Assembled, target))
-				want[name] = res.Func.Code
+				require.NoError(t, mips32.FormatModuleAsm(&src, res.Module, target))
+				for _, f := range res.Module.Funcs {
+					want[f.Name] = res.Module.Code[f.Offset : f.Offset+f.Size]
+				}
 			}
 			require.Greater(t, len(want), 300)
 			dir := t.TempDir()

@@ -103,51 +103,62 @@ type Options struct {
 	VerifyEach bool
 	// CheckAllocation runs the register-allocation checker (tests, fuzzing).
 	CheckAllocation bool
+	// Lift names helper symbols and arities (BigEndian is set from Target).
+	Lift bpf.LiftOptions
 }
 
 // Result is a compiled program.
 type Result struct {
-	IR     *ir.Func // after the middle end
-	Func   *mips32.Function
-	Report *passes.Report
+	IR      []*ir.Func // after the middle end; IR[0] is the entry
+	Module  *mips32.Module
+	Reports []*passes.Report
 }
 
-// Compile lifts, optimizes and compiles one program under the given
-// symbol name.
+// Compile lifts, optimizes and compiles one program (its entry function
+// under the given symbol name, and its subprograms).
 func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
-	f, err := bpf.Lift(p, name, bpf.LiftOptions{BigEndian: opts.Target.BigEndian})
+	lo := opts.Lift
+	lo.BigEndian = opts.Target.BigEndian
+	funcs, err := bpf.Lift(p, name, lo)
 	if err != nil {
 		return nil, err
 	}
 	// "lift" names the frontend's output; the other names are passes.
 	var passDumps []string
+	dumpLift := false
 	for _, n := range strings.Split(opts.DumpAfter, ",") {
 		switch n = strings.TrimSpace(n); n {
 		case "":
-		case "lift", "all":
-			if opts.Dump != nil {
-				fmt.Fprintf(opts.Dump, "; after lift\n%s", f)
-			}
-			if n == "all" {
-				passDumps = append(passDumps, n)
-			}
+		case "lift":
+			dumpLift = true
+		case "all":
+			dumpLift = true
+			passDumps = append(passDumps, n)
 		default:
 			passDumps = append(passDumps, n)
 		}
 	}
-	rep, err := passes.Run(f, opts.OptLevel, &passes.Config{
-		BigEndian:  opts.Target.BigEndian,
-		VerifyEach: opts.VerifyEach,
-		DumpAfter:  strings.Join(passDumps, ","),
-		Dump:       opts.Dump,
-		Passes:     opts.Passes,
-	})
+	res := &Result{IR: funcs}
+	for _, f := range funcs {
+		if dumpLift && opts.Dump != nil {
+			fmt.Fprintf(opts.Dump, "; after lift\n%s", f)
+		}
+		rep, err := passes.Run(f, opts.OptLevel, &passes.Config{
+			BigEndian:  opts.Target.BigEndian,
+			VerifyEach: opts.VerifyEach,
+			DumpAfter:  strings.Join(passDumps, ","),
+			Dump:       opts.Dump,
+			Passes:     opts.Passes,
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Reports = append(res.Reports, rep)
+	}
+	mod, err := mips32.CompileModule(funcs, mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
 	if err != nil {
 		return nil, err
 	}
-	fn, err := mips32.Compile(f, mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
-	if err != nil {
-		return nil, err
-	}
-	return &Result{IR: f, Func: fn, Report: rep}, nil
+	res.Module = mod
+	return res, nil
 }

@@ -45,7 +45,18 @@
 	X(__atomic_fetch_and_8)                                                \
 	X(__atomic_fetch_xor_8)                                                \
 	X(__atomic_exchange_8)                                                 \
-	X(__atomic_compare_exchange_8)
+	X(__atomic_compare_exchange_8)                                         \
+	X(ubpf_helper_0)                                                       \
+	X(ubpf_helper_1)                                                       \
+	X(ubpf_helper_2)                                                       \
+	X(ubpf_helper_3)                                                       \
+	X(ubpf_helper_4)                                                       \
+	X(ubpf_helper_5)                                                       \
+	X(ubpf_callx)                                                          \
+	X(bpf_helper_5)                                                        \
+	X(bpf_helper_7)                                                        \
+	X(bpf_helper_8)                                                        \
+	X(bpf_callx)
 
 /* Bind each name through an asm label: the __atomic_* names are compiler
  * built-ins that C may not declare with their own types. */
@@ -64,6 +75,7 @@ static const struct {
 #define STATUS_SIGNAL 1
 #define STATUS_TIMEOUT 2
 #define STATUS_BAD_REQUEST 3
+#define STATUS_STOPPED 4 /* a runtime routine stopped the program with an error */
 #define NUM_CHECKED_REGS 11 /* s0..s7, fp, sp, gp */
 
 /* Memory layout. The addresses are hints: qemu-user honours them when free,
