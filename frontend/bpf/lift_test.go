@@ -1,0 +1,181 @@
+package bpf
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bpfopt/bpfopt/ir"
+)
+
+func mustAsm(t *testing.T, src string) *Program {
+	t.Helper()
+	p, err := ParseAsm(src)
+	require.NoError(t, err)
+	return p
+}
+
+// calls lists the Call values of f as "sym/nargs".
+func calls(f *ir.Func) []string {
+	var out []string
+	for _, b := range f.Blocks {
+		for _, v := range b.Values {
+			if v.Op == ir.OpCall {
+				out = append(out, fmt.Sprintf("%s/%d", v.Sym, len(v.Args)))
+			}
+		}
+	}
+	return out
+}
+
+func TestLiftCalls(t *testing.T) {
+	p := mustAsm(t, `
+		mov %r1, 1
+		call 1
+		call 5
+		call 99
+		mov %r3, 7
+		call %r3
+		call local sub
+		exit
+	sub:
+		mov %r0, %r1
+		exit`)
+	funcs, err := Lift(p, "prog", LiftOptions{})
+	require.NoError(t, err)
+	require.Len(t, funcs, 2)
+	require.Equal(t, "prog", funcs[0].Name)
+	require.Equal(t, "prog__8", funcs[1].Name, "subprograms are named after their first slot")
+	// map_lookup_elem takes 2 registers, ktime_get_ns none, unknown helpers all 5,
+	// callx the ID and 5, a subprogram 5.
+	require.Equal(t, []string{"bpf_helper_1/2", "bpf_helper_5/0", "bpf_helper_99/5", "bpf_callx/6", "prog__8/5"}, calls(funcs[0]))
+	for _, f := range funcs {
+		require.NoError(t, ir.Verify(f, ir.VerifyOptions{}))
+	}
+
+	named, err := Lift(p, "prog", LiftOptions{
+		HelperSymbol: func(id int32) string { return fmt.Sprintf("h%d", id) },
+		CallxSymbol:  "dispatch",
+		HelperArgs:   func(int32) int { return 3 },
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"h1/3", "h5/3", "h99/3", "dispatch/6", "prog__8/5"}, calls(named[0]))
+}
+
+func TestLiftRejects(t *testing.T) {
+	deep := "call local f1\nexit\n"
+	for i := 1; i <= 8; i++ {
+		deep += fmt.Sprintf("f%d:\ncall local f%d\nexit\n", i, i+1)
+	}
+	deep += "f9:\nexit\n"
+	cases := map[string]struct{ src, want string }{
+		"recursion":        {"call local f\nexit\nf:\ncall local f\nexit", "recursive"},
+		"mutual recursion": {"call local f\nexit\nf:\ncall local g\nexit\ng:\ncall local f\nexit", "recursive"},
+		"too deep":         {deep, "10 frames deep"},
+		"jump out":         {"call local f\nout:\nexit\nf:\nja out\nexit", "leaves the subprogram"},
+		"falls into next":  {"call local f\nmov %r0, 1\nf:\nmov %r0, 2\nexit", "falls through"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, err := ParseAsm(c.src)
+			if err != nil {
+				return // rejected even earlier, by the assembler or validator
+			}
+			_, err = Lift(p, "prog", LiftOptions{})
+			require.Error(t, err)
+			require.Contains(t, err.Error(), c.want)
+			require.True(t, strings.HasPrefix(err.Error(), "line ") || strings.Contains(err.Error(), "frames"), "the error names the line: %v", err)
+		})
+	}
+}
+
+// TestLiftedCallsAgreeWithReferenceInterpreter runs programs with
+// subprograms and helper calls in the reference interpreter and, lifted, in
+// the IR interpreter (each subprogram frame with its own stack), and
+// compares r0.
+func TestLiftedCallsAgreeWithReferenceInterpreter(t *testing.T) {
+	progs := []string{
+		`mov %r1, 3
+		 mov %r2, 4
+		 mov %r6, 100
+		 stxdw [%r10-8], %r6
+		 call local mul
+		 ldxdw %r7, [%r10-8]
+		 add %r0, %r7
+		 add %r0, %r6
+		 exit
+		mul:
+		 stxdw [%r10-8], %r1
+		 mov %r0, %r1
+		 mul %r0, %r2
+		 ldxdw %r3, [%r10-8]
+		 add %r0, %r3
+		 exit`,
+		`lddw %r1, 0x100000001
+		 call local a
+		 exit
+		a:
+		 mov %r6, %r1
+		 call local b
+		 add %r0, %r6
+		 exit
+		b:
+		 lsh %r1, 1
+		 mov %r0, %r1
+		 exit`,
+		`mov %r1, -1
+		 call 2
+		 mov %r0, 9
+		 exit`,
+	}
+	for i, src := range progs {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			p := mustAsm(t, src)
+			want, err := Interpret(p, RunConfig{Helpers: ConformanceHelpers()})
+			require.NoError(t, err)
+			funcs, err := Lift(p, "prog", LiftOptions{HelperSymbol: func(id int32) string { return fmt.Sprintf("h%d", id) }, HelperArgs: func(int32) int { return 5 }})
+			require.NoError(t, err)
+			got, err := interpretModule(funcs)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// interpretModule runs funcs[0] in the IR interpreter, serving calls of
+// the other functions by interpreting them in a new stack frame and helper
+// calls ("hN") with the conformance helper no_op (2), which returns 0.
+func interpretModule(funcs []*ir.Func) (uint64, error) {
+	const stackTop = 0x2000_0000
+	byName := map[string]*ir.Func{}
+	for _, f := range funcs {
+		byName[f.Name] = f
+	}
+	stack := &ir.Region{Base: stackTop - maxCallFrames*StackSize, Data: make([]byte, maxCallFrames*StackSize), Name: "stack"}
+	mem := &ir.RegionMemory{Regions: []*ir.Region{stack}}
+	var run func(f *ir.Func, depth int, args []uint32) (uint64, error)
+	run = func(f *ir.Func, depth int, args []uint32) (uint64, error) {
+		return ir.Interpret(f, ir.InterpConfig{
+			Args:     args,
+			Mem:      mem,
+			FramePtr: uint32(stackTop - depth*StackSize),
+			Call: func(sym string, a []uint64) (uint64, error) {
+				callee, ok := byName[sym]
+				if !ok {
+					if sym == "h2" {
+						return 0, nil
+					}
+					return 0, fmt.Errorf("unknown callee %s", sym)
+				}
+				words := make([]uint32, 0, 2*len(a))
+				for _, x := range a {
+					words = append(words, uint32(x), uint32(x>>32))
+				}
+				return run(callee, depth+1, words)
+			},
+		})
+	}
+	return run(funcs[0], 0, []uint32{0, 0})
+}
