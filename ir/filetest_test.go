@@ -131,7 +131,8 @@ func newTestEnv(f *Func, args []uint32, bigEndian bool) InterpConfig {
 		{Base: testLocalBase, Data: make([]byte, 8*f.NumLocals), Name: "locals"},
 		{Base: testCtxBase, Data: ctx, Name: "ctx"},
 	}}
-	return InterpConfig{Args: args, Mem: mem, FramePtr: testFramePtr, LocalBase: testLocalBase, Call: testCall}
+	return InterpConfig{Args: args, Mem: mem, FramePtr: testFramePtr, LocalBase: testLocalBase, Call: testCall,
+		Symbols: map[string]uint32{"table": testCtxBase + 16}}
 }
 
 // testCall serves OpCall in filetests: "weighted" returns the sum of

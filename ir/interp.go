@@ -29,6 +29,8 @@ type InterpConfig struct {
 	// Call serves OpCall values (BPF helpers, subprograms): the callee's
 	// symbol and its 64-bit arguments give r0.
 	Call func(sym string, args []uint64) (uint64, error)
+	// Symbols gives the addresses of OpSymAddr's symbols.
+	Symbols map[string]uint32
 }
 
 // DefaultMaxSteps bounds a run when InterpConfig.MaxSteps is 0.

@@ -26,6 +26,12 @@ func (m *machine) exec(in *inst) error {
 		x = uint64(m.cfg.FramePtr)
 	case OpLocalAddr:
 		x = uint64(m.cfg.LocalBase + 8*uint32(in.aux))
+	case OpSymAddr:
+		addr, ok := m.cfg.Symbols[in.v.Sym]
+		if !ok {
+			return fmt.Errorf("symbol %q has no address (InterpConfig.Symbols)", in.v.Sym)
+		}
+		x = uint64(addr)
 	case OpCopy:
 		x = a64
 

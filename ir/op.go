@@ -38,6 +38,7 @@ const (
 	OpArg       // [n] → i32: word n of the C entry point's arguments (0 = ctx, 1 = len)
 	OpFramePtr  // → i32: address just past the end of the 512-byte BPF stack (BPF r10)
 	OpLocalAddr // [k] → i32: address of compiler scratch slot k (8 bytes, 8-aligned)
+	OpSymAddr   // {sym} → i32: address of symbol sym (a map, a data section), resolved at link time
 	OpPhi       // args... → one argument per predecessor, in Block.Preds order
 	OpCopy      // a → a
 
@@ -162,6 +163,7 @@ var opTable = [opCount]OpInfo{
 	OpArg:       {Name: "Arg", Result: I32, Aux: AuxInt},
 	OpFramePtr:  {Name: "FramePtr", Result: I32},
 	OpLocalAddr: {Name: "LocalAddr", Result: I32, Aux: AuxInt},
+	OpSymAddr:   {Name: "SymAddr", Result: I32, Aux: AuxSym},
 	OpPhi:       {Name: "Phi", Variadic: true, ResultFromValue: true},
 	OpCopy:      {Name: "Copy", Args: []Type{TypeVoid}, ResultFromValue: true},
 

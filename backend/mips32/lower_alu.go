@@ -35,6 +35,10 @@ func (l *lowerer) lowerValue(v *ir.Value) error {
 	case ir.OpFramePtr:
 		l.m.usesFP = true
 		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: SP, Reloc: relocFrameTop})
+	case ir.OpSymAddr:
+		t := l.m.newVReg()
+		l.emit(Inst{Op: LUI, Rt: t, Sym: v.Sym, Reloc: RelocHi16})
+		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: t, Sym: v.Sym, Reloc: RelocLo16})
 	case ir.OpLocalAddr:
 		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: SP, Imm: int32(8 * v.AuxInt), Reloc: relocLocal})
 	case ir.OpCopy:

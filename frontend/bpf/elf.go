@@ -115,6 +115,7 @@ func convertProgram(ps *ebpf.ProgramSpec, spec *ebpf.CollectionSpec) (*ELFProgra
 	p.Name = ps.Name
 	ep := &ELFProgram{Program: p, Section: ps.SectionName,
 		MapRefs: map[int]string{}, FuncRefs: map[int]string{}, Funcs: map[int]string{}}
+	p.Refs, p.FuncNames = ep.MapRefs, ep.Funcs
 	iter := insns.Iterate()
 	for iter.Next() {
 		slot, ins := int(iter.Offset), iter.Ins

@@ -1,5 +1,7 @@
 package bpf
 
+import "strings"
+
 // Linux's BPF helper functions that bpfopt knows by ID (include/uapi/linux/bpf.h):
 // their names, for renaming helper symbols, and how many argument registers
 // they read, so that a call passes only those (unknown helpers get all five).
@@ -46,3 +48,13 @@ func KernelHelperArgs(id int32) int {
 
 // KernelHelperName is the kernel's name for helper id ("" when unknown).
 func KernelHelperName(id int32) string { return kernelHelpers[id].name }
+
+// SymbolName is the linker symbol for a map or data section of an ELF
+// object: map names are kept, section names (".rodata", ".data.x") become
+// identifiers ("__rodata", "__data_x").
+func SymbolName(ref string) string {
+	if !strings.HasPrefix(ref, ".") {
+		return ref
+	}
+	return "__" + strings.NewReplacer(".", "_", "-", "_").Replace(ref[1:])
+}

@@ -196,6 +196,13 @@ type Program struct {
 	// SlotIndex maps a slot to its index in Insns, -1 for the second slot of
 	// lddw. It has one entry per slot.
 	SlotIndex []int
+	// Refs names, by slot, what an lddw with a pseudo source refers to: a
+	// map (by FD or index) or a data section (map value), from the ELF
+	// relocations. Raw bytecode has none.
+	Refs map[int]string
+	// FuncNames names the functions of the program by their first slot
+	// (the program and its subprograms, from ELF symbols).
+	FuncNames map[int]string
 }
 
 // IndexOfSlot returns the Insns index starting at slot s, or -1.

@@ -88,7 +88,11 @@ func Lift(p *Program, name string, opts LiftOptions) ([]*ir.Func, error) {
 	for i, s := range starts {
 		names[s] = name
 		if i > 0 {
-			names[s] = fmt.Sprintf("%s__%d", name, p.Insns[s].Slot)
+			sub := p.FuncNames[p.Insns[s].Slot]
+			if sub == "" {
+				sub = fmt.Sprint(p.Insns[s].Slot)
+			}
+			names[s] = fmt.Sprintf("%s__%s", name, sub)
 		}
 	}
 	var funcs []*ir.Func
@@ -250,8 +254,11 @@ func checkSupported(p *Program) error {
 		switch {
 		case in.IsCall() && !in.IsCallx() && in.Src == CallKfunc:
 			return errAt(in, "kfunc calls are not supported")
-		case in.IsLdImm64() && in.Src != 0:
-			return errAt(in, "lddw with pseudo source %d (map or function reference) is not supported yet", in.Src)
+		case in.IsLdImm64() && in.Src != 0 && in.Src != PseudoMapFD && in.Src != PseudoMapIdx &&
+			in.Src != PseudoMapValue && in.Src != PseudoMapIdxValue:
+			return errAt(in, "lddw with pseudo source %d is not supported", in.Src)
+		case in.IsLdImm64() && in.Src != 0 && p.Refs[in.Slot] == "":
+			return errAt(in, "lddw refers to a map (pseudo source %d) without a name: compile the ELF object, not raw bytecode", in.Src)
 		case (in.Class() == ClassLD) && !in.IsLdImm64():
 			return errAt(in, "legacy packet access (LD_ABS/LD_IND) is not supported")
 		}

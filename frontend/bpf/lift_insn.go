@@ -115,7 +115,18 @@ func (l *lifter) lift(in Insn) error {
 	case ClassALU, ClassALU64:
 		return l.liftALU(in)
 	case ClassLD:
-		l.set(in.Dst, l.const64(int64(in.Imm64)))
+		if in.Src == 0 {
+			l.set(in.Dst, l.const64(int64(in.Imm64)))
+			return nil
+		}
+		// A map or data-section reference: its address, resolved by the
+		// linker; map-value forms carry an offset in the upper word.
+		addr := l.v(ir.OpSymAddr, ir.I32)
+		addr.Sym = SymbolName(l.p.Refs[in.Slot])
+		if off := int32(in.Imm64 >> 32); (in.Src == PseudoMapValue || in.Src == PseudoMapIdxValue) && off != 0 {
+			addr = l.v(ir.OpAdd32, ir.I32, addr, l.const32(off))
+		}
+		l.set(in.Dst, l.zext(addr))
 	case ClassLDX:
 		l.liftLoad(in)
 	case ClassST:
