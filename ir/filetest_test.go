@@ -132,7 +132,13 @@ func newTestEnv(f *Func, args []uint32, bigEndian bool) InterpConfig {
 		{Base: testCtxBase, Data: ctx, Name: "ctx"},
 	}}
 	return InterpConfig{Args: args, Mem: mem, FramePtr: testFramePtr, LocalBase: testLocalBase, Call: testCall,
-		Symbols: map[string]uint32{"table": testCtxBase + 16}}
+		Symbols: map[string]uint32{"table": testCtxBase + 16}, TailCall: testTailCall}
+}
+
+// testTailCall serves BlockTailCall: it packs its four operands into the
+// result (a byte each) so a swapped operand shows.
+func testTailCall(target, ctx, length, count uint32) (uint64, error) {
+	return uint64(target&0xff)<<24 | uint64(ctx&0xff)<<16 | uint64(length&0xff)<<8 | uint64(count&0xff), nil
 }
 
 // testCall serves OpCall in filetests: "weighted" returns the sum of

@@ -19,9 +19,13 @@ const (
 	BlockJump              // goto Succs[0]
 	BlockIf                // Controls[0] != 0 ? Succs[0] : Succs[1]
 	BlockRet               // return Controls: one i64, or (lo, hi) i32 words after legalize64
+	// BlockTailCall leaves for another program and never comes back: jump
+	// to the program whose entry address is Controls[0], with ctx
+	// Controls[1], len Controls[2] and tail-call count Controls[3] (all i32).
+	BlockTailCall
 )
 
-var blockKindNames = [...]string{BlockInvalid: "Invalid", BlockJump: "Jump", BlockIf: "If", BlockRet: "Ret"}
+var blockKindNames = [...]string{BlockInvalid: "Invalid", BlockJump: "Jump", BlockIf: "If", BlockRet: "Ret", BlockTailCall: "TailCall"}
 
 func (k BlockKind) String() string {
 	if int(k) < len(blockKindNames) {

@@ -31,6 +31,9 @@ type InterpConfig struct {
 	Call func(sym string, args []uint64) (uint64, error)
 	// Symbols gives the addresses of OpSymAddr's symbols.
 	Symbols map[string]uint32
+	// TailCall serves BlockTailCall: run the program at entry address
+	// target and return its result as this function's.
+	TailCall func(target, ctx, length, count uint32) (uint64, error)
 }
 
 // DefaultMaxSteps bounds a run when InterpConfig.MaxSteps is 0.
@@ -176,6 +179,8 @@ func compileTerminator(b *Block, ib *interpBlock, index map[*Block]int32, valueI
 		if ncontrols != 1 && ncontrols != 2 {
 			return fmt.Errorf("Ret with %d controls", ncontrols)
 		}
+	case BlockTailCall:
+		ncontrols = 4
 	default:
 		return fmt.Errorf("invalid block kind %v", b.Kind)
 	}
@@ -309,6 +314,12 @@ func (m *machine) run() (uint64, error) {
 				return regs[blk.controls[1]]<<32 | regs[blk.controls[0]]&0xffffffff, nil
 			}
 			return regs[blk.controls[0]], nil
+		case BlockTailCall:
+			if m.cfg.TailCall == nil {
+				return 0, fmt.Errorf("b%d: tail call without InterpConfig.TailCall", blk.b.ID)
+			}
+			c := blk.controls
+			return m.cfg.TailCall(uint32(regs[c[0]]), uint32(regs[c[1]]), uint32(regs[c[2]]), uint32(regs[c[3]]))
 		}
 	}
 }

@@ -109,7 +109,7 @@ func (c *checker) checkBlocks() string {
 			nsuccs = 1
 		case BlockIf:
 			nsuccs = 2
-		case BlockRet:
+		case BlockRet, BlockTailCall:
 			nsuccs = 0
 		default:
 			return errorf("b%d: invalid block kind %v", b.ID, b.Kind)
@@ -149,10 +149,11 @@ func (c *checker) checkBlockControls(b *Block) string {
 	case b.Kind == BlockJump && len(b.Controls) == 0,
 		b.Kind == BlockIf && got == "i32",
 		b.Kind == BlockRet && got == "i32, i32",
-		b.Kind == BlockRet && got == "i64" && !c.opts.NoI64:
+		b.Kind == BlockRet && got == "i64" && !c.opts.NoI64,
+		b.Kind == BlockTailCall && got == "i32, i32, i32, i32":
 		return ""
 	}
-	want := map[BlockKind]string{BlockJump: "none", BlockIf: "one i32", BlockRet: "one i64 or two i32 (lo, hi)"}[b.Kind]
+	want := map[BlockKind]string{BlockJump: "none", BlockIf: "one i32", BlockRet: "one i64 or two i32 (lo, hi)", BlockTailCall: "four i32 (target, ctx, len, count)"}[b.Kind]
 	return errorf("b%d: %v block has controls (%s), want %s", b.ID, b.Kind, got, want)
 }
 

@@ -21,6 +21,10 @@ type Module struct {
 	Stats Stats
 }
 
+// TailEntryOffset is where a tail call enters a program: past the entry's
+// first instruction, which zeroes the tail-call count.
+const TailEntryOffset = 4
+
 // Symbol is one function of a module.
 type Symbol struct {
 	Name         string
@@ -86,6 +90,12 @@ func CompileModule(funcs []*ir.Func, opts Options) (*Module, error) {
 		nextLabel = entryLabel + 1
 		mod.Funcs = append(mod.Funcs, Symbol{Name: f.Name, Local: i > 0, entryLabel: entryLabel})
 		insts = append(insts, Inst{Op: LABEL, Target: entryLabel})
+		if i == 0 {
+			// The program's entry zeroes the tail-call count (word
+			// argument 2) for callers from C; tail calls enter at
+			// TailEntryOffset, past this instruction.
+			insts = append(insts, Inst{Op: ADDIU, Rt: A2, Rs: ZERO})
+		}
 		insts = append(insts, code...)
 		mod.Stats.add(st)
 	}
@@ -178,8 +188,11 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 			fr.resolve(&in)
 			insts = append(insts, in)
 		}
-		if b.ret {
+		switch {
+		case b.ret:
 			insts = append(insts, fr.epilogue()...)
+		case b.tail:
+			insts = append(insts, fr.leave(T9)...)
 		}
 	}
 	for i := range insts {

@@ -92,12 +92,17 @@ func (fr *frame) prologue() []Inst {
 
 // epilogue restores saved registers and returns; the stack adjustment
 // sits in the delay slot of jr.
-func (fr *frame) epilogue() []Inst {
+func (fr *frame) epilogue() []Inst { return fr.leave(RA) }
+
+// leave restores saved registers, frees the frame and jumps to the
+// address in reg (ra to return, t9 to tail-call), the stack adjustment in
+// the delay slot of jr.
+func (fr *frame) leave(reg Reg) []Inst {
 	var out []Inst
 	for _, s := range fr.saves {
 		out = append(out, Inst{Op: LW, Rt: s.reg, Rs: SP, Imm: int32(s.off)})
 	}
-	out = append(out, Inst{Op: JR, Rs: RA})
+	out = append(out, Inst{Op: JR, Rs: reg})
 	if fr.size == 0 {
 		return append(out, Inst{Op: NOP})
 	}

@@ -32,7 +32,6 @@ type lowerer struct {
 	fused  []bool
 	cur    *mblock
 	first  map[*ir.Block]*mblock   // first machine block of each IR block
-	last   map[*ir.Block]*mblock   // last machine block of each IR block
 	extras map[*ir.Block][]*mblock // further machine blocks of an IR block, in order
 	local  map[string]int          // functions of the module, called by bal
 	curIR  *ir.Block
@@ -48,7 +47,6 @@ func lower(f *ir.Func, t Target, local map[string]int) (*mfunc, error) {
 		pairHi: make([]Reg, f.NumValues()),
 		fused:  make([]bool, f.NumValues()),
 		first:  map[*ir.Block]*mblock{},
-		last:   map[*ir.Block]*mblock{},
 		extras: map[*ir.Block][]*mblock{},
 	}
 	l.order = ssa.ReversePostorder(f)
@@ -64,7 +62,6 @@ func lower(f *ir.Func, t Target, local map[string]int) (*mfunc, error) {
 		if err := l.lowerBlock(b, next); err != nil {
 			return nil, err
 		}
-		l.last[b] = l.cur
 	}
 	l.layout()
 	return l.m, nil

@@ -42,6 +42,16 @@ func (l *lowerer) lowerTerminator(b, next *ir.Block) error {
 		l.moveValue(V0, lo)
 		l.moveValue(V1, hi)
 		l.cur.ret = true
+	case ir.BlockTailCall:
+		// The target's tail entry skips its first instruction (which
+		// zeroes the count for callers from C). t9 is set last: only
+		// spill reloads could touch it, and none follow.
+		target, ctx, length, count := b.Controls[0], b.Controls[1], b.Controls[2], b.Controls[3]
+		l.moveValue(A0, ctx)
+		l.moveValue(A1, length)
+		l.moveValue(A2, count)
+		l.emit(Inst{Op: ADDIU, Rt: T9, Rs: l.use(target), Imm: TailEntryOffset})
+		l.cur.tail = true
 	default:
 		return fmt.Errorf("%s: b%d: unexpected block kind %s", l.f.Name, b.ID, b.Kind)
 	}

@@ -24,6 +24,10 @@ type mblock struct {
 	// ret marks a block that returns: v0/v1 hold the result at its end and
 	// the epilogue is appended after allocation.
 	ret bool
+	// tail marks a block that ends in a tail call: a0..a2 and t9 are set
+	// at its end and the tail epilogue (restore, jr t9) is appended after
+	// allocation.
+	tail bool
 	// calls lists the call instructions (jalr), where caller-saved
 	// registers die and the argument registers are read.
 	calls []callSite

@@ -258,6 +258,9 @@ func (a *allocator) buildFixed() {
 		if b.ret {
 			openEnd[V0], openEnd[V1] = to, to
 		}
+		if b.tail {
+			openEnd[A0], openEnd[A1], openEnd[A2] = to, to, to
+		}
 		nextCall := len(b.calls) - 1
 		for k := len(b.insts) - 1; k >= 0; k-- {
 			pos := from + 2*k

@@ -31,6 +31,27 @@ type LiftOptions struct {
 	// HelperArgs says how many argument registers helper id takes; nil
 	// means the kernel's helper table (helpers.go), 5 for unknown IDs.
 	HelperArgs func(id int32) int
+	// TailCallID is the helper ID of bpf_tail_call: 0 means the kernel's
+	// (12), a negative value means no helper is a tail call.
+	TailCallID int32
+}
+
+// TailCallTargetSymbol is the runtime function a tail call asks for its
+// target: uint64_t bpf_tail_call_target(uint64_t prog_array, uint64_t
+// index) returns the entry address of the program at index, or 0.
+const TailCallTargetSymbol = "bpf_tail_call_target"
+
+// MaxTailCalls is the kernel's limit on a chain of tail calls.
+const MaxTailCalls = 33
+
+func (o LiftOptions) isTailCall(id int32) bool {
+	switch {
+	case o.TailCallID == 0:
+		return id == 12
+	case o.TailCallID > 0:
+		return id == o.TailCallID
+	}
+	return false
 }
 
 func (o LiftOptions) helperSymbol(id int32) string {
@@ -229,11 +250,13 @@ func (l *lifter) liftFunc(name string) (*ir.Func, error) {
 				return nil, err
 			}
 		}
-		if blk.Kind == ir.BlockInvalid { // falls through into the next block
-			blk.Kind = ir.BlockJump
+		// Tail calls split blocks: l.cur is the last piece of blk.
+		last := l.cur
+		if last.Kind == ir.BlockInvalid { // falls through into the next block
+			last.Kind = ir.BlockJump
 		}
-		filled[blk] = true
-		for _, succ := range blk.Succs {
+		filled[blk], filled[last] = true, true
+		for _, succ := range last.Succs {
 			if !l.b.IsSealed(succ) && allFilled(succ) {
 				l.b.Seal(succ)
 			}

@@ -409,6 +409,8 @@ func (l *lifter) liftCall(in Insn) error {
 	case in.IsLocalCall():
 		sym = l.names[l.p.IndexOfSlot(in.CallTarget())]
 		regs(5)
+	case in.Src == CallHelper && l.opts.isTailCall(in.Imm):
+		return l.liftTailCall(in)
 	case in.Src == CallHelper:
 		sym = l.opts.helperSymbol(in.Imm)
 		n := l.opts.helperArgs(in.Imm)
@@ -422,6 +424,61 @@ func (l *lifter) liftCall(in Insn) error {
 	call := l.v(ir.OpCall, ir.I64, args...)
 	call.Sym = sym
 	l.set(R0, call)
+	zero := l.const64(0)
+	for r := uint8(R1); r <= R5; r++ {
+		l.set(r, zero)
+	}
+	return nil
+}
+
+// liftTailCall compiles bpf_tail_call(ctx, prog_array, index): the runtime
+// looks the target up; when there is one and the chain is shorter than the
+// kernel's limit, the program leaves for it (BlockTailCall) with r1 as its
+// ctx, the entry's len, and the count plus one; otherwise execution goes on
+// with the next instruction, r0 unchanged (as in the kernel) and r1..r5
+// undefined. The count arrives as word argument 2 of the program's entry
+// (see backend/mips32: the entry's first instruction zeroes it for callers
+// from C; a tail call enters one instruction later).
+func (l *lifter) liftTailCall(in Insn) error {
+	if l.sub {
+		return errAt(in, "tail calls from subprograms are not supported")
+	}
+	target := l.v(ir.OpCall, ir.I64, l.reg(R2), l.reg(R3))
+	target.Sym = TailCallTargetSymbol
+	addr := l.lo(target)
+	count := l.cur.NewValue(ir.OpArg, ir.I32)
+	count.AuxInt = 2
+	ok := l.v(ir.OpAnd32, ir.I32,
+		l.v(ir.OpNe32, ir.I32, addr, l.const32(0)),
+		l.v(ir.OpLtU32, ir.I32, count, l.const32(MaxTailCalls)))
+	ctx := l.reg32(R1)
+	length := l.cur.NewValue(ir.OpArg, ir.I32)
+	length.AuxInt = 1
+	next := l.v(ir.OpAdd32, ir.I32, count, l.const32(1))
+
+	// Split the block: what follows the call moves to a new block that
+	// inherits the successors.
+	cur := l.cur
+	cont := l.f.NewBlock(cur.Kind)
+	cont.Likely = cur.Likely
+	for _, s := range cur.Succs {
+		for i, p := range s.Preds {
+			if p == cur {
+				s.Preds[i] = cont
+				break
+			}
+		}
+	}
+	cont.Succs, cur.Succs = cur.Succs, nil
+	tail := l.f.NewBlock(ir.BlockTailCall)
+	cur.Kind, cur.Likely = ir.BlockIf, -1
+	cur.SetControls(ok)
+	cur.AddEdgeTo(tail)
+	cur.AddEdgeTo(cont)
+	tail.SetControls(addr, ctx, length, next)
+	l.b.Seal(tail)
+	l.b.Seal(cont)
+	l.cur = cont
 	zero := l.const64(0)
 	for r := uint8(R1); r <= R5; r++ {
 		l.set(r, zero)

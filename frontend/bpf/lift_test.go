@@ -179,3 +179,49 @@ func interpretModule(funcs []*ir.Func) (uint64, error) {
 	}
 	return run(funcs[0], 0, []uint32{0, 0})
 }
+
+func TestLiftTailCall(t *testing.T) {
+	// r0 = 5; tail_call(ctx, map, 2); r0 += 1 (only when the tail call fails).
+	p := mustAsm(t, `
+		mov %r0, 5
+		lddw %r2, 0x0
+		mov %r3, 2
+		call 12
+		add %r0, 1
+		exit`)
+	funcs, err := Lift(p, "prog", LiftOptions{})
+	require.NoError(t, err)
+	f := funcs[0]
+	require.NoError(t, ir.Verify(f, ir.VerifyOptions{}))
+	require.Equal(t, []string{TailCallTargetSymbol + "/2"}, calls(f))
+	tails := 0
+	for _, b := range f.Blocks {
+		if b.Kind == ir.BlockTailCall {
+			tails++
+		}
+	}
+	require.Equal(t, 1, tails)
+
+	run := func(target uint64, count uint32) (uint64, error) {
+		return ir.Interpret(f, ir.InterpConfig{
+			Args: []uint32{0x1000, 64, count},
+			Call: func(sym string, args []uint64) (uint64, error) {
+				require.Equal(t, TailCallTargetSymbol, sym)
+				require.Equal(t, []uint64{0, 2}, args)
+				return target, nil
+			},
+			TailCall: func(tgt, ctx, length, cnt uint32) (uint64, error) {
+				return uint64(tgt)<<32 | uint64(cnt), nil
+			},
+		})
+	}
+	got, err := run(0x4000, 0)
+	require.NoError(t, err)
+	require.Equal(t, uint64(0x4000)<<32|1, got, "the tail call leaves with the count plus one")
+	got, err = run(0, 0)
+	require.NoError(t, err)
+	require.Equal(t, uint64(6), got, "a failed lookup continues with r0 unchanged")
+	got, err = run(0x4000, MaxTailCalls)
+	require.NoError(t, err)
+	require.Equal(t, uint64(6), got, "the 34th tail call in a chain fails")
+}
