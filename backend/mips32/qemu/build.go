@@ -1,9 +1,8 @@
 package qemu
 
 import (
-	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,8 +14,14 @@ import (
 	"github.com/bpfopt/bpfopt/backend/mips32"
 )
 
-//go:embed runner/runner.c
-var runnerSource []byte
+// runnerSources are the runner's files: runner.c (protocol, trampoline,
+// signals), helpers.c (the BPF helpers) and runner.h (what they share).
+//
+//go:embed runner/*.c runner/*.h
+var runnerSources embed.FS
+
+// runnerUnits are the translation units, in link order.
+var runnerUnits = []string{"runner.c", "helpers.c"}
 
 // ErrMissingTool is wrapped by the errors Start returns when the cross
 // compiler or qemu-user is not installed, so that tests can tell a missing
@@ -25,11 +30,15 @@ var ErrMissingTool = errors.New("missing external tool")
 
 // runnerFlags build the freestanding runner (see runner.c for why): no libc,
 // MIPS32 Release 1 code so that it runs on every -cpu, no PIE so that the
-// trampoline's %hi/%lo addressing links.
+// trampoline's %hi/%lo addressing links. -mplt makes calls between the
+// runner's files direct: without it GCC loads the address of a function of
+// another file from the GOT, setting gp on the way (even in a delay slot of
+// a path that returns), and the BPF helpers must leave gp as the program's
+// caller had it, which the engine checks.
 var runnerFlags = []string{
 	"-O2", "-Wall", "-static", "-nostdlib", "-ffreestanding", "-fno-builtin",
 	"-fno-tree-loop-distribute-patterns", "-fno-stack-protector",
-	"-fno-pie", "-no-pie", "-march=mips32", "-x", "c", "-",
+	"-fno-pie", "-no-pie", "-mplt", "-march=mips32",
 }
 
 // runnerLibs follow the source: libatomic first, since it needs libgcc.
@@ -72,10 +81,27 @@ func runnerBinary(tc toolchain) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s --version: %v", compiler, err)
 	}
+	sources, err := runnerSources.ReadDir("runner")
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
-	for _, part := range [][]byte{runnerSource, []byte(compiler), version, fmt.Appendf(nil, "%q%q", runnerFlags, runnerLibs)} {
+	hashPart := func(part []byte) {
 		fmt.Fprintf(h, "%d:", len(part))
 		h.Write(part)
+	}
+	files := map[string][]byte{}
+	for _, s := range sources {
+		data, err := runnerSources.ReadFile("runner/" + s.Name())
+		if err != nil {
+			return "", err
+		}
+		files[s.Name()] = data
+		hashPart([]byte(s.Name())) // ReadDir sorts by name
+		hashPart(data)
+	}
+	for _, part := range [][]byte{[]byte(compiler), version, fmt.Appendf(nil, "%q%q%q", runnerFlags, runnerUnits, runnerLibs)} {
+		hashPart(part)
 	}
 	dir, err := cacheDir()
 	if err != nil {
@@ -94,9 +120,21 @@ func runnerBinary(tc toolchain) (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	args := append(append(append([]string{}, runnerFlags...), "-o", tmp.Name()), runnerLibs...)
-	cmd := exec.Command(compiler, args...)
-	cmd.Stdin = bytes.NewReader(runnerSource)
+	src, err := os.MkdirTemp(dir, "runner-src-*")
+	if err != nil {
+		return "", fmt.Errorf("building the qemu runner: %v", err)
+	}
+	defer os.RemoveAll(src)
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(src, name), data, 0o644); err != nil {
+			return "", fmt.Errorf("building the qemu runner: %v", err)
+		}
+	}
+	args := append(append([]string{}, runnerFlags...), "-o", tmp.Name())
+	for _, u := range runnerUnits {
+		args = append(args, filepath.Join(src, u))
+	}
+	cmd := exec.Command(compiler, append(args, runnerLibs...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the qemu runner with %s: %v\n%s", tc.compiler, err, out)
 	}

@@ -5,7 +5,10 @@
 // time-outs. It is the "real MIPS execution" oracle of the tests.
 //
 // It knows MIPS (it imports backend/mips32) but nothing of eBPF or the IR:
-// it runs machine code with relocations against a memory block.
+// it runs machine code with relocations against a memory block. The BPF
+// helpers the runner offers (runner/helpers.c) are, to this side, runtime
+// symbols like any other; a helper that stops the program with an error is
+// reported as Fault.Stop.
 //
 // External tools: the Debian packages gcc-mipsel-linux-gnu (or
 // gcc-mips-linux-gnu for big-endian) and qemu-user.
@@ -101,7 +104,8 @@ func Start(opts Options) (*Engine, error) {
 }
 
 // Symbols returns the runtime symbols generated code may call (libgcc's
-// 64-bit division, libatomic's 8-byte atomics, ...) and their addresses.
+// 64-bit division, libatomic's 8-byte atomics, the BPF helpers
+// ubpf_helper_N, ubpf_callx, bpf_helper_N, bpf_callx) and their addresses.
 func (e *Engine) Symbols() map[string]uint32 { return maps.Clone(e.first.symbols) }
 
 // Options returns the engine's options with defaults filled in.
@@ -189,6 +193,12 @@ func (e *Engine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []byt
 		// The end of the code counts as in it: a function that runs off
 		// its end traps on the break the runner puts there.
 		if rep.pc >= p.hello.codeBase && uint64(rep.pc) <= uint64(p.hello.codeBase)+uint64(len(code)) {
+			f.PC, f.InCode = rep.pc-p.hello.codeBase, true
+		}
+		res.Fault = f
+	case statusStopped:
+		f := &Fault{Stop: rep.signal, PC: rep.pc}
+		if rep.pc >= p.hello.codeBase && uint64(rep.pc) < uint64(p.hello.codeBase)+uint64(len(code)) {
 			f.PC, f.InCode = rep.pc-p.hello.codeBase, true
 		}
 		res.Fault = f

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Fault says how a run went wrong: a signal, a time-out, or a function that
-// returned but broke the O32 calling convention.
+// Fault says how a run went wrong: a signal, a time-out, a runtime routine
+// that stopped the program with an error, or a function that returned but
+// broke the O32 calling convention.
 type Fault struct {
 	// Signal is the signal's name ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE",
 	// "SIGTRAP", ...), empty for a time-out or an ABI violation.
@@ -15,7 +16,8 @@ type Fault struct {
 	// PC is the faulting instruction's byte offset in the code when InCode,
 	// else its absolute address (in a runtime routine such as __udivdi3).
 	// For a fault in a branch delay slot qemu reports the branch. PC equal
-	// to the code's length means the function ran off its end.
+	// to the code's length means the function ran off its end. For a Stop
+	// it is the jalr that called the runtime routine.
 	PC     uint32
 	InCode bool
 	// Addr is the signal's si_addr: the bad data address for SIGSEGV and
@@ -28,6 +30,11 @@ type Fault struct {
 	// ABI describes how a function that returned broke the O32 calling
 	// convention (callee-saved registers or sp not preserved).
 	ABI string
+	// Stop is the message of a runtime routine that stopped the program
+	// with an error, such as "unknown helper id 6 in ubpf_callx" (see
+	// runner/helpers.c). uBPF's unwind is not an error: the program then
+	// returns normally with r0 = 0.
+	Stop string
 
 	limit   time.Duration
 	killed  bool   // the runner did not answer and was killed
@@ -50,6 +57,10 @@ func (f *Fault) Error() string {
 		return fmt.Sprintf("timed out after %v", f.limit)
 	case f.ABI != "":
 		return "the function broke the O32 calling convention: " + f.ABI
+	case f.Stop != "" && f.InCode:
+		return fmt.Sprintf("stopped by the runtime: %s (called at code offset %#x)", f.Stop, f.PC)
+	case f.Stop != "":
+		return fmt.Sprintf("stopped by the runtime: %s (called from 0x%08x, outside the code)", f.Stop, f.PC)
 	}
 	var b strings.Builder
 	if d, ok := signalDescriptions[f.Signal]; ok {

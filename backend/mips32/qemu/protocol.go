@@ -25,9 +25,11 @@ package qemu
 //	name_len  signal name bytes
 //	mem_len  mem bytes
 //
-// status is statusReturned, statusSignal or statusTimeout; for
-// statusBadRequest the reply is instead { status  msg_len  msg } and the
-// runner exits.
+// status is statusReturned, statusSignal, statusTimeout or statusStopped
+// (a runtime routine, such as a BPF helper given an unknown ID, stopped the
+// program with an error: the name field holds its message and pc the jalr
+// that called the routine); for statusBadRequest the reply is instead
+// { status  msg_len  msg } and the runner exits.
 
 import (
 	"bufio"
@@ -51,7 +53,12 @@ const (
 	statusSignal     = 1
 	statusTimeout    = 2
 	statusBadRequest = 3
+	statusStopped    = 4
 )
+
+// maxNameLen bounds the reply's name field: a signal name or a stop message
+// (struct stop in runner/runner.h).
+const maxNameLen = 128
 
 // checkedRegs are the registers the runner's trampoline records around the
 // call, in its order; all must be preserved under O32.
@@ -191,7 +198,7 @@ func (p *proc) run(code []byte, entry uint32, mem []byte, timeout, grace time.Du
 	for i := range checkedRegs {
 		rep.before[i], rep.after[i] = w[6+2*i], w[7+2*i]
 	}
-	name, err := readCounted(p.in, 64)
+	name, err := readCounted(p.in, maxNameLen)
 	if err != nil {
 		return nil, p.ioError(err)
 	}

@@ -16,7 +16,11 @@
  * Faults are recovered without setjmp: the signal handler rewrites the
  * interrupted context so that sigreturn resumes at call_program_resume, with
  * the stack pointer saved at the call, and that path restores the runner's
- * callee-saved registers from the trampoline's frame.
+ * callee-saved registers from the trampoline's frame. A BPF helper stops the
+ * program the same way, without a signal (stop_program).
+ *
+ * The BPF helpers, and the interface compiled code calls them through, are in
+ * helpers.c; runner.h is what the two files share.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,11 +33,13 @@
 #include <asm/ucontext.h>
 #include <asm/unistd.h>
 
+#include "runner.h"
+
 /*
  * The runtime symbols generated code may call, by name. This list is the one
  * table: the Go side learns names and addresses from the hello message. To
- * offer a new routine (a BPF helper, a map operation), define it in C and add
- * a line here.
+ * offer a new routine (a BPF helper, a map operation), define it in C
+ * (helpers.c for helpers) and add a line here.
  */
 #define RUNTIME_SYMBOLS(X)                                                     \
 	X(__udivdi3)                                                           \
@@ -247,6 +253,12 @@ static uint32_t get32(const unsigned char *p) {
  * runner can report a function that breaks the O32 calling convention.
  * call_active is 1 exactly while the program may be running: the signal
  * handler recovers only then.
+ *
+ * stop_program(r0), called by a runtime routine the program called (a BPF
+ * helper), ends the program at once as if it had returned r0: uBPF's
+ * "unwind", or an error (with stop.active set, see the helpers). Since the
+ * program never returns, the O32 check then checks the stop path itself:
+ * regs_after must equal regs_before.
  */
 uint64_t call_program(void *fn, void *ctx, uint32_t len);
 extern char call_program_resume[];
@@ -271,10 +283,15 @@ uint32_t regs_after[NUM_CHECKED_REGS];
 	"	sw $28, 40($8)\n"
 
 #define CANARY(reg, n) "	lui " reg ", 0xca" n "\n	ori " reg ", " reg ", 0x5afe\n"
+#define CANARIES                                                               \
+	CANARY("$16", "10") CANARY("$17", "11") CANARY("$18", "12")            \
+	CANARY("$19", "13") CANARY("$20", "14") CANARY("$21", "15")            \
+	CANARY("$22", "16") CANARY("$23", "17") CANARY("$30", "1e")
 
 __asm__(".text\n"
 	".globl call_program\n"
 	".globl call_program_resume\n"
+	".globl stop_program\n"
 	".ent call_program\n"
 	".set push\n"
 	".set noreorder\n"
@@ -294,9 +311,7 @@ __asm__(".text\n"
 	"	sw $28, 4($29)\n"
 	"	lui $8, %hi(call_saved_sp)\n"
 	"	sw $29, %lo(call_saved_sp)($8)\n"
-	CANARY("$16", "10") CANARY("$17", "11") CANARY("$18", "12")
-	CANARY("$19", "13") CANARY("$20", "14") CANARY("$21", "15")
-	CANARY("$22", "16") CANARY("$23", "17") CANARY("$30", "1e")
+	CANARIES
 	STORE_CHECKED_REGS("regs_before")
 	"	addu $25, $4, $0\n"
 	"	addu $4, $5, $0\n"
@@ -306,6 +321,7 @@ __asm__(".text\n"
 	"	sw $9, %lo(call_active)($8)\n"
 	"	jalr $25\n"
 	"	nop\n"
+	"call_program_returned:\n"
 	"	lui $8, %hi(call_active)\n"
 	"	sw $0, %lo(call_active)($8)\n"
 	STORE_CHECKED_REGS("regs_after")
@@ -325,12 +341,27 @@ __asm__(".text\n"
 	"	lw $31, 44($29)\n"
 	"	jr $31\n"
 	"	addiu $29, $29, 48\n"
+	/* stop_program(r0): the program's frames are dropped by taking sp
+	 * back to the trampoline's frame, the canaries go back into the
+	 * callee-saved registers (they are what the program would have had
+	 * to restore), and the trampoline goes on as after a return of r0
+	 * (a0/a1 hold r0 as a uint64_t argument, v0/v1 return it, in the
+	 * same word order). */
+	"stop_program:\n"
+	"	lui $8, %hi(call_saved_sp)\n"
+	"	lw $29, %lo(call_saved_sp)($8)\n"
+	"	lw $28, 4($29)\n"
+	"	addu $2, $4, $0\n"
+	"	addu $3, $5, $0\n"
+	CANARIES
+	"	b call_program_returned\n"
+	"	nop\n"
 	".set pop\n"
 	".end call_program\n");
 
 /* --- signals -------------------------------------------------------------- */
 
-static void hex(char *dst, uint32_t v, int digits) {
+void hex(char *dst, uint32_t v, int digits) {
 	while (digits--) {
 		dst[digits] = "0123456789abcdef"[v & 15];
 		v >>= 4;
@@ -440,14 +471,21 @@ static void send_hello(const unsigned char *code, const unsigned char *data) {
 	write_full(buf, n);
 }
 
-/* reply sends the fixed header, the signal name and the final memory. */
+/* reply sends the fixed header, the signal name (or a stop's message) and
+ * the final memory. */
 static void reply(uint32_t status, uint64_t r0, const unsigned char *mem, uint32_t mem_len) {
-	unsigned char buf[256];
+	unsigned char buf[28 + 8 * NUM_CHECKED_REGS + 4 + sizeof stop.msg + 4];
 	const char *name = "";
-	uint32_t n = 0;
+	uint32_t n = 0, name_len;
 	for (size_t i = 0; status == STATUS_SIGNAL && i < sizeof signal_names / sizeof signal_names[0]; i++)
 		if (signal_names[i].signo == fault.signo)
 			name = signal_names[i].name;
+	name_len = strlen(name);
+	if (status == STATUS_STOPPED) {
+		fault.pc = stop.site;
+		name = stop.msg;
+		name_len = stop.len;
+	}
 	put32(buf, status);
 	put32(buf + 4, (uint32_t)fault.signo);
 	put32(buf + 8, fault.pc);
@@ -460,9 +498,9 @@ static void reply(uint32_t status, uint64_t r0, const unsigned char *mem, uint32
 		put32(buf + n, regs_before[i]);
 		put32(buf + n + 4, regs_after[i]);
 	}
-	put32(buf + n, strlen(name));
-	memcpy(buf + n + 4, name, strlen(name));
-	n += 4 + strlen(name);
+	put32(buf + n, name_len);
+	memcpy(buf + n + 4, name, name_len);
+	n += 4 + name_len;
 	put32(buf + n, mem_len);
 	write_pair(buf, n + 4, mem, mem_len);
 }
@@ -516,6 +554,7 @@ void runner_main(void) {
 		read_full(ctx, mem_len, 0);
 		fault.signo = 0;
 		fault.pc = fault.addr = fault.code = 0;
+		reset_run_state();
 		set_timer(timeout_ms);
 		r0 = call_program(code + entry, ctx, mem_len);
 		set_timer(0);
@@ -523,6 +562,8 @@ void runner_main(void) {
 			reply(STATUS_TIMEOUT, 0, ctx, mem_len);
 		else if (fault.signo != 0)
 			reply(STATUS_SIGNAL, 0, ctx, mem_len);
+		else if (stop.active)
+			reply(STATUS_STOPPED, 0, ctx, mem_len);
 		else
 			reply(STATUS_RETURNED, r0, ctx, mem_len);
 	}
