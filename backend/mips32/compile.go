@@ -17,8 +17,64 @@ import (
 // calls between them are PC-relative (bal) and need no relocation.
 type Module struct {
 	*Assembled
-	Funcs []Symbol // Funcs[0] is the entry function
+	Funcs []Symbol // the program entries first, then subprograms
+	// Data holds maps and data sections the code refers to by symbol
+	// (added by AddData); it becomes .data of an object file.
+	Data  ELFData
 	Stats Stats
+}
+
+// AddData appends an object to the module's data, aligned to align bytes,
+// and returns its offset.
+func (m *Module) AddData(name string, b []byte, align uint32, local bool) uint32 {
+	for uint32(len(m.Data.Bytes))%align != 0 {
+		m.Data.Bytes = append(m.Data.Bytes, 0)
+	}
+	off := uint32(len(m.Data.Bytes))
+	m.Data.Bytes = append(m.Data.Bytes, b...)
+	m.Data.Syms = append(m.Data.Syms, DataSymbol{Name: name, Offset: off, Size: uint32(len(b)), Local: local})
+	return off
+}
+
+// AddDataReloc makes the word at data offset off hold the address of sym.
+func (m *Module) AddDataReloc(off uint32, sym string) {
+	m.Data.Relocs = append(m.Data.Relocs, Reloc{Offset: off, Type: Reloc32, Sym: sym})
+}
+
+// Image lays the module out as one blob for a loader that places code and
+// data together: the code, then the data 8-byte aligned. It returns the
+// blob, every relocation (offsets into the blob) and the module's own
+// symbols (offsets into the blob).
+func (m *Module) Image() ([]byte, []Reloc, map[string]uint32) {
+	blob := append([]byte(nil), m.Code...)
+	for len(blob)%8 != 0 {
+		blob = append(blob, 0)
+	}
+	dataBase := uint32(len(blob))
+	blob = append(blob, m.Data.Bytes...)
+	relocs := append([]Reloc(nil), m.Relocs...)
+	for _, r := range m.Data.Relocs {
+		r.Offset += dataBase
+		relocs = append(relocs, r)
+	}
+	syms := map[string]uint32{}
+	for _, f := range m.Funcs {
+		syms[f.Name] = f.Offset
+	}
+	for _, d := range m.Data.Syms {
+		syms[d.Name] = dataBase + d.Offset
+	}
+	return blob, relocs, syms
+}
+
+// Entry returns the offset of the function called name.
+func (m *Module) Entry(name string) (uint32, bool) {
+	for _, f := range m.Funcs {
+		if f.Name == name {
+			return f.Offset, true
+		}
+	}
+	return 0, false
 }
 
 // TailEntryOffset is where a tail call enters a program: past the entry's
@@ -55,14 +111,15 @@ type Options struct {
 // Compile translates one legalized IR function (no i64 values, critical
 // edges split) into machine code.
 func Compile(f *ir.Func, opts Options) (*Module, error) {
-	return CompileModule([]*ir.Func{f}, opts)
+	return CompileModule([]*ir.Func{f}, 1, opts)
 }
 
-// CompileModule compiles funcs into one module. funcs[0] is the entry and
-// gets a global symbol; the others are local. A Call whose symbol names a
-// function of the module becomes a bal to it; other calls go through t9
-// with relocations.
-func CompileModule(funcs []*ir.Func, opts Options) (*Module, error) {
+// CompileModule compiles funcs into one module. The first entries
+// functions are program entries: global symbols, each starting with the
+// instruction that zeroes the tail-call count. The others are subprograms
+// with local symbols. A Call whose symbol names a function of the module
+// becomes a bal to it; other calls go through t9 with relocations.
+func CompileModule(funcs []*ir.Func, entries int, opts Options) (*Module, error) {
 	mod := &Module{}
 	entry := map[string]int{}
 	nextLabel := 0
@@ -88,9 +145,9 @@ func CompileModule(funcs []*ir.Func, opts Options) (*Module, error) {
 		}
 		entryLabel := max(maxLabel+1, nextLabel)
 		nextLabel = entryLabel + 1
-		mod.Funcs = append(mod.Funcs, Symbol{Name: f.Name, Local: i > 0, entryLabel: entryLabel})
+		mod.Funcs = append(mod.Funcs, Symbol{Name: f.Name, Local: i >= entries, entryLabel: entryLabel})
 		insts = append(insts, Inst{Op: LABEL, Target: entryLabel})
-		if i == 0 {
+		if i < entries {
 			// The program's entry zeroes the tail-call count (word
 			// argument 2) for callers from C; tail calls enter at
 			// TailEntryOffset, past this instruction.

@@ -104,7 +104,49 @@ func FormatAsm(w io.Writer, name string, a *Assembled, t Target) error {
 // directives (.globl for the entry, .local for subprograms), all sharing
 // one label namespace named after the entry.
 func FormatModuleAsm(w io.Writer, m *Module, t Target) error {
-	return formatFuncs(w, m.Funcs[0].Name, m.Assembled, t, m.Funcs)
+	if err := formatFuncs(w, m.Funcs[0].Name, m.Assembled, t, m.Funcs); err != nil {
+		return err
+	}
+	return formatData(w, &m.Data)
+}
+
+// formatData writes a module's data as a .data section: bytes, with each
+// relocated word as ".word symbol".
+func formatData(w io.Writer, d *ELFData) error {
+	if len(d.Bytes) == 0 {
+		return nil
+	}
+	relocs := map[uint32]string{}
+	for _, r := range d.Relocs {
+		relocs[r.Offset] = r.Sym
+	}
+	starts := map[uint32][]DataSymbol{}
+	for _, s := range d.Syms {
+		if err := checkSymbolName(s.Name); err != nil {
+			return err
+		}
+		starts[s.Offset] = append(starts[s.Offset], s)
+	}
+	var b strings.Builder
+	b.WriteString("\t.data\n\t.align\t3\n")
+	for off := uint32(0); off < uint32(len(d.Bytes)); {
+		for _, s := range starts[off] {
+			bind := ".globl"
+			if s.Local {
+				bind = ".local"
+			}
+			fmt.Fprintf(&b, "\t%s\t%s\n\t.type\t%s, @object\n\t.size\t%s, %d\n%s:\n", bind, s.Name, s.Name, s.Name, s.Size, s.Name)
+		}
+		if sym, ok := relocs[off]; ok {
+			fmt.Fprintf(&b, "\t.word\t%s\n", sym)
+			off += 4
+			continue
+		}
+		fmt.Fprintf(&b, "\t.byte\t%d\n", d.Bytes[off])
+		off++
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // formatFuncs prints a's instructions; each function starts at its entry

@@ -53,6 +53,8 @@ const (
 	secNull = iota
 	secText
 	secRelText
+	secData
+	secRelData
 	secNoteStack
 	secSymtab
 	secStrtab
@@ -69,8 +71,30 @@ type elfSection struct {
 	nameOff, offset        uint32
 }
 
+// ELFData is an object's .data: bytes, their R_MIPS_32 relocations
+// (offsets into Bytes) and the symbols defined in them.
+type ELFData struct {
+	Bytes  []byte
+	Relocs []Reloc
+	Syms   []DataSymbol
+}
+
+// DataSymbol is an object (a map, a data section) in a module's data.
+type DataSymbol struct {
+	Name         string
+	Offset, Size uint32
+	Local        bool
+}
+
 // WriteELF writes funcs as one ELF32 relocatable object for t.
-func WriteELF(w io.Writer, funcs []ELFFunc, t Target) error {
+func WriteELF(w io.Writer, funcs []ELFFunc, t Target) error { return WriteObject(w, funcs, nil, t) }
+
+// WriteObject writes funcs and data (nil: none) as one ELF32 relocatable
+// object for t.
+func WriteObject(w io.Writer, funcs []ELFFunc, data *ELFData, t Target) error {
+	if data == nil {
+		data = &ELFData{}
+	}
 	var flags uint32 = efNoreorder | efCPIC | efABIO32
 	switch t.Rev {
 	case R1:
@@ -88,13 +112,23 @@ func WriteELF(w io.Writer, funcs []ELFFunc, t Target) error {
 	// ELF wants every local symbol before the first global one.
 	for _, f := range funcs {
 		if f.Local {
-			syms.defineLocal(f.Name, base[f.Name], uint32(len(f.Code)))
+			syms.defineIn(f.Name, base[f.Name], uint32(len(f.Code)), elf.STB_LOCAL, elf.STT_FUNC, secText)
+		}
+	}
+	for _, d := range data.Syms {
+		if d.Local {
+			syms.defineIn(d.Name, d.Offset, d.Size, elf.STB_LOCAL, elf.STT_OBJECT, secData)
 		}
 	}
 	firstGlobal := uint32(len(syms.entries) / elfSymSize)
 	for _, f := range funcs {
 		if !f.Local {
-			syms.define(f.Name, base[f.Name], uint32(len(f.Code)))
+			syms.defineIn(f.Name, base[f.Name], uint32(len(f.Code)), elf.STB_GLOBAL, elf.STT_FUNC, secText)
+		}
+	}
+	for _, d := range data.Syms {
+		if !d.Local {
+			syms.defineIn(d.Name, d.Offset, d.Size, elf.STB_GLOBAL, elf.STT_OBJECT, secData)
 		}
 	}
 	o := appendOrder(t)
@@ -108,9 +142,19 @@ func WriteELF(w io.Writer, funcs []ELFFunc, t Target) error {
 			rel = o.AppendUint32(rel, syms.index(r.Sym)<<8|uint32(r.Type)) // r_info
 		}
 	}
+	var relData []byte
+	for i, r := range data.Relocs {
+		if r.Type != Reloc32 || r.Offset%4 != 0 || r.Offset+4 > uint32(len(data.Bytes)) {
+			return fmt.Errorf("data relocation %d (%s at %d) is not an aligned R_MIPS_32 inside the data", i, r.Sym, r.Offset)
+		}
+		relData = o.AppendUint32(relData, r.Offset)
+		relData = o.AppendUint32(relData, syms.index(r.Sym)<<8|uint32(r.Type))
+	}
 	secs := [numSections]elfSection{
 		secText:      {name: ".text", typ: uint32(elf.SHT_PROGBITS), flags: uint32(elf.SHF_ALLOC | elf.SHF_EXECINSTR), align: textAlign, data: text},
 		secRelText:   {name: ".rel.text", typ: uint32(elf.SHT_REL), flags: uint32(elf.SHF_INFO_LINK), link: secSymtab, info: secText, align: 4, entsize: elfRelSize, data: rel},
+		secData:      {name: ".data", typ: uint32(elf.SHT_PROGBITS), flags: uint32(elf.SHF_ALLOC | elf.SHF_WRITE), align: 8, data: data.Bytes},
+		secRelData:   {name: ".rel.data", typ: uint32(elf.SHT_REL), flags: uint32(elf.SHF_INFO_LINK), link: secSymtab, info: secData, align: 4, entsize: elfRelSize, data: relData},
 		secNoteStack: {name: ".note.GNU-stack", typ: uint32(elf.SHT_PROGBITS), align: 1},
 		secSymtab:    {name: ".symtab", typ: uint32(elf.SHT_SYMTAB), link: secStrtab, info: firstGlobal, align: 4, entsize: elfSymSize, data: syms.entries},
 		secStrtab:    {name: ".strtab", typ: uint32(elf.SHT_STRTAB), align: 1, data: syms.names.buf},
@@ -217,14 +261,9 @@ func (s *symbolTable) add(name, value, size uint32, bind elf.SymBind, typ elf.Sy
 	return idx
 }
 
-// defineLocal adds a local function symbol in .text.
-func (s *symbolTable) defineLocal(name string, value, size uint32) {
-	s.byName[name] = s.add(s.names.add(name), value, size, elf.STB_LOCAL, elf.STT_FUNC, secText)
-}
-
-// define adds a global function symbol in .text.
-func (s *symbolTable) define(name string, value, size uint32) {
-	s.byName[name] = s.add(s.names.add(name), value, size, elf.STB_GLOBAL, elf.STT_FUNC, secText)
+// defineIn adds a symbol defined in section shndx.
+func (s *symbolTable) defineIn(name string, value, size uint32, bind elf.SymBind, typ elf.SymType, shndx uint16) {
+	s.byName[name] = s.add(s.names.add(name), value, size, bind, typ, shndx)
 }
 
 // index returns the symbol's index, adding an undefined global if needed.

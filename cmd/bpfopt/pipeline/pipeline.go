@@ -41,6 +41,27 @@ func Load(path string, opts LoadOptions) ([]*bpf.Program, error) {
 	return progs, nil
 }
 
+// LoadObject reads an input file as an object: an ELF object's programs,
+// maps and data sections, or the one program of any other input.
+func LoadObject(path string, opts LoadOptions) (*bpf.Object, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte("\x7fELF")) {
+		obj, err := bpf.LoadELFObject(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return obj, nil
+	}
+	progs, err := LoadBytes(data, filepath.Base(path), opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &bpf.Object{Programs: progs}, nil
+}
+
 // LoadBytes is Load for data already in memory; name gives the extension
 // and, for single-program formats, the program's name.
 func LoadBytes(data []byte, name string, opts LoadOptions) ([]*bpf.Program, error) {
@@ -109,7 +130,7 @@ type Options struct {
 
 // Result is a compiled program.
 type Result struct {
-	IR      []*ir.Func // after the middle end; IR[0] is the entry
+	IR      []*ir.Func // after the middle end: the program entries, then subprograms
 	Module  *mips32.Module
 	Reports []*passes.Report
 }
@@ -117,11 +138,57 @@ type Result struct {
 // Compile lifts, optimizes and compiles one program (its entry function
 // under the given symbol name, and its subprograms).
 func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
+	funcs, reps, err := middleEnd(p, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{IR: funcs, Module: mod, Reports: reps}, nil
+}
+
+// CompileObject compiles the programs of an ELF object that keep says to
+// keep (nil: all) into one module, with its maps and data sections in the
+// module's data (see emitMaps), so that tail calls and map references
+// between them resolve within the module.
+func CompileObject(obj *bpf.Object, keep func(name string) bool, opts Options) (*Result, error) {
+	var entries, subs []*ir.Func
+	var reps []*passes.Report
+	for _, p := range obj.Programs {
+		if keep != nil && !keep(p.Name) {
+			continue
+		}
+		funcs, r, err := middleEnd(p, p.Name, opts)
+		if err != nil {
+			return nil, fmt.Errorf("program %s: %w", p.Name, err)
+		}
+		entries = append(entries, funcs[0])
+		subs = append(subs, funcs[1:]...)
+		reps = append(reps, r...)
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("no program to compile")
+	}
+	funcs := append(entries, subs...)
+	mod, err := mips32.CompileModule(funcs, len(entries), mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
+	if err != nil {
+		return nil, err
+	}
+	if err := emitMaps(mod, obj.Maps, opts.Target); err != nil {
+		return nil, err
+	}
+	return &Result{IR: funcs, Module: mod, Reports: reps}, nil
+}
+
+// middleEnd lifts p and runs the passes on each of its functions.
+func middleEnd(p *bpf.Program, name string, opts Options) ([]*ir.Func, []*passes.Report, error) {
 	lo := opts.Lift
 	lo.BigEndian = opts.Target.BigEndian
 	funcs, err := bpf.Lift(p, name, lo)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// "lift" names the frontend's output; the other names are passes.
 	var passDumps []string
@@ -138,7 +205,7 @@ func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
 			passDumps = append(passDumps, n)
 		}
 	}
-	res := &Result{IR: funcs}
+	var reps []*passes.Report
 	for _, f := range funcs {
 		if dumpLift && opts.Dump != nil {
 			fmt.Fprintf(opts.Dump, "; after lift\n%s", f)
@@ -151,14 +218,9 @@ func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
 			Passes:     opts.Passes,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		res.Reports = append(res.Reports, rep)
+		reps = append(reps, rep)
 	}
-	mod, err := mips32.CompileModule(funcs, mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
-	if err != nil {
-		return nil, err
-	}
-	res.Module = mod
-	return res, nil
+	return funcs, reps, nil
 }
