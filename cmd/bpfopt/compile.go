@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
-	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
 )
 
 func cmdCompile(args []string, stdout, stderr io.Writer) error {
@@ -35,15 +34,7 @@ func cmdCompile(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	p, err := c.loadOne(input)
-	if err != nil {
-		return err
-	}
-	name := *entry
-	if name == "" {
-		name = p.Name
-	}
-	res, err := pipeline.Compile(p, name, opts)
+	res, name, err := c.compileInput(input, *entry, opts)
 	if err != nil {
 		return err
 	}
@@ -59,7 +50,7 @@ func cmdCompile(args []string, stdout, stderr io.Writer) error {
 	if *asm {
 		err = mips32.FormatModuleAsm(&buf, res.Module, opts.Target)
 	} else {
-		err = mips32.WriteELF(&buf, res.Module.ELFFuncs(), opts.Target)
+		err = mips32.WriteObject(&buf, res.Module.ELFFuncs(), &res.Module.Data, opts.Target)
 	}
 	if err != nil {
 		return err

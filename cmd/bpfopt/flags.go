@@ -78,26 +78,44 @@ func (c *commonFlags) options(dump io.Writer) (pipeline.Options, error) {
 	return o, nil
 }
 
-// loadOne reads INPUT and picks the program to compile.
-func (c *commonFlags) loadOne(path string) (*bpf.Program, error) {
-	progs, err := pipeline.Load(path, pipeline.LoadOptions{BigEndianBytecode: c.bigEndianBytecode})
+// compileInput loads INPUT and compiles it: every program of an ELF
+// object (or only --prog's) with the object's maps, or the one program of
+// other inputs, renamed to entry when given. It returns the result and the
+// name of the program to run.
+func (c *commonFlags) compileInput(path, entry string, opts pipeline.Options) (*pipeline.Result, string, error) {
+	obj, err := pipeline.LoadObject(path, pipeline.LoadOptions{BigEndianBytecode: c.bigEndianBytecode})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if c.prog != "" {
-		var names []string
-		for _, p := range progs {
-			if p.Name == c.prog {
-				return p, nil
+	var names []string
+	var chosen *bpf.Program
+	for _, p := range obj.Programs {
+		names = append(names, p.Name)
+		if c.prog == "" || p.Name == c.prog {
+			if chosen == nil {
+				chosen = p
 			}
-			names = append(names, p.Name)
 		}
-		return nil, fmt.Errorf("%s: no program %q (has: %s)", path, c.prog, strings.Join(names, ", "))
 	}
-	if len(progs) == 0 {
-		return nil, fmt.Errorf("%s: no programs", path)
+	if chosen == nil {
+		return nil, "", fmt.Errorf("%s: no program %q (has: %s)", path, c.prog, strings.Join(names, ", "))
 	}
-	return progs[0], nil
+	var keep func(string) bool
+	if c.prog != "" {
+		keep = func(n string) bool { return n == c.prog }
+	}
+	if entry != "" {
+		if c.prog == "" && len(obj.Programs) > 1 {
+			return nil, "", fmt.Errorf("--entry renames one program: pick it with --prog (has: %s)", strings.Join(names, ", "))
+		}
+		chosen.Name = entry
+		keep = func(n string) bool { return n == entry }
+	}
+	res, err := pipeline.CompileObject(obj, keep, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return res, chosen.Name, nil
 }
 
 // parseInterleaved parses flags that may come before or after positional

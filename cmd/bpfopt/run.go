@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
-	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -40,11 +39,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	p, err := c.loadOne(pos[0])
-	if err != nil {
-		return err
-	}
-	res, err := pipeline.Compile(p, p.Name, opts)
+	res, name, err := c.compileInput(pos[0], "", opts)
 	if err != nil {
 		return err
 	}
@@ -53,7 +48,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	out, err := e.Run(res.Module.Code, res.Module.Relocs, res.Module.Funcs[0].Offset, mem)
+	blob, relocs, syms := res.Module.Image()
+	out, err := e.RunModule(blob, relocs, syms, syms[name], mem)
 	if err != nil {
 		return err
 	}
