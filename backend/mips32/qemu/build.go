@@ -15,13 +15,14 @@ import (
 )
 
 // runnerSources are the runner's files: runner.c (protocol, trampoline,
-// signals), helpers.c (the BPF helpers) and runner.h (what they share).
+// signals), helpers.c (the BPF helpers), maps.c (maps and the tail-call
+// lookup) and runner.h (what they share).
 //
 //go:embed runner/*.c runner/*.h
 var runnerSources embed.FS
 
 // runnerUnits are the translation units, in link order.
-var runnerUnits = []string{"runner.c", "helpers.c"}
+var runnerUnits = []string{"runner.c", "helpers.c", "maps.c"}
 
 // ErrMissingTool is wrapped by the errors Start returns when the cross
 // compiler or qemu-user is not installed, so that tests can tell a missing

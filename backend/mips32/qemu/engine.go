@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,7 +106,8 @@ func Start(opts Options) (*Engine, error) {
 
 // Symbols returns the runtime symbols generated code may call (libgcc's
 // 64-bit division, libatomic's 8-byte atomics, the BPF helpers
-// ubpf_helper_N, ubpf_callx, bpf_helper_N, bpf_callx) and their addresses.
+// ubpf_helper_N, ubpf_callx, bpf_helper_N, bpf_callx, and
+// bpf_tail_call_target) and their addresses.
 func (e *Engine) Symbols() map[string]uint32 { return maps.Clone(e.first.symbols) }
 
 // Options returns the engine's options with defaults filled in.
@@ -153,6 +155,33 @@ func (e *Engine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []byt
 	if len(code) == 0 || len(code)%4 != 0 {
 		return nil, fmt.Errorf("qemu engine: code size %d is not a positive multiple of 4", len(code))
 	}
+	return e.RunModule(code, relocs, nil, entry, mem)
+}
+
+// RunModule is Run for a module that carries data: code is the module's
+// image, its machine code followed by its data (map objects, the bytes of
+// .rodata/.data/.bss, prog-array contents; see runner/maps.c for the map
+// object layout), and local gives the module's own symbols as byte offsets
+// into code. A relocation's symbol is looked up in local first, resolving
+// to the address of that offset, then among the runtime symbols (Symbols).
+// Relocations may lie anywhere in code, data included (R_MIPS_32 words of a
+// prog array). The image is padded with zeros to a multiple of 4 bytes.
+//
+// The image is copied afresh for every run, data included, so writes to
+// data and the maps' contents never outlive a run: every run starts from
+// the image as given.
+func (e *Engine) RunModule(code []byte, relocs []mips32.Reloc, local map[string]uint32, entry uint32, mem []byte) (*Result, error) {
+	if len(code) == 0 {
+		return nil, fmt.Errorf("qemu engine: empty module")
+	}
+	for name, off := range local {
+		if uint64(off) > uint64(len(code)) {
+			return nil, fmt.Errorf("qemu engine: module symbol %q at offset %#x lies outside the %d-byte module", name, off, len(code))
+		}
+	}
+	if len(code)%4 != 0 {
+		code = append(slices.Clip(code), make([]byte, 4-len(code)%4)...)
+	}
 	if entry%4 != 0 || uint64(entry) >= uint64(len(code)) {
 		return nil, fmt.Errorf("qemu engine: entry offset %#x is not an instruction of the %d-byte code", entry, len(code))
 	}
@@ -167,7 +196,7 @@ func (e *Engine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []byt
 		return nil, err
 	}
 	defer e.put(p)
-	linked, err := link(code, relocs, p.hello.codeBase, p.hello.symbols, e.opts.Target.ByteOrder())
+	linked, err := link(code, relocs, p.hello.codeBase, local, p.hello.symbols, e.opts.Target.ByteOrder())
 	if err != nil {
 		return nil, fmt.Errorf("qemu engine: %v", err)
 	}

@@ -61,11 +61,42 @@ func startEngine(t testing.TB, opts Options) *Engine {
 }
 
 // object is an assembled snippet: the .text bytes, its relocations in file
-// order, and the offsets of its labels.
+// order, and the offsets of its labels; and the same for .data, when the
+// snippet has one. A relocation against a section symbol (GNU as's way of
+// referring to a local label) names the section: ".text" or ".data".
 type object struct {
 	code   []byte
 	relocs []mips32.Reloc
 	labels map[string]uint32
+
+	data       []byte
+	dataRelocs []mips32.Reloc
+	dataLabels map[string]uint32
+}
+
+// image lays o out as a module for RunModule: the code, then the data
+// 8-byte aligned (as mips32.Module.Image does); the labels of both and the
+// section symbols .text and .data are the module's symbols.
+func (o *object) image() ([]byte, []mips32.Reloc, map[string]uint32) {
+	blob := append([]byte(nil), o.code...)
+	for len(blob)%8 != 0 {
+		blob = append(blob, 0)
+	}
+	base := uint32(len(blob))
+	blob = append(blob, o.data...)
+	relocs := append([]mips32.Reloc(nil), o.relocs...)
+	for _, r := range o.dataRelocs {
+		r.Offset += base
+		relocs = append(relocs, r)
+	}
+	syms := map[string]uint32{".text": 0, ".data": base}
+	for name, off := range o.labels {
+		syms[name] = off
+	}
+	for name, off := range o.dataLabels {
+		syms[name] = base + off
+	}
+	return blob, relocs, syms
 }
 
 // gnuTool finds a binutils program; the mipsel binutils handle both byte
@@ -99,29 +130,45 @@ func readObject(t testing.TB, path string) *object {
 	f, err := elf.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	text := f.Section(".text")
-	require.NotNil(t, text)
-	o := &object{labels: map[string]uint32{}}
-	o.code, err = text.Data()
+	o := &object{}
+	o.code, o.relocs, o.labels = readSection(t, f, ".text")
+	if f.Section(".data") != nil {
+		o.data, o.dataRelocs, o.dataLabels = readSection(t, f, ".data")
+	}
+	return o
+}
+
+// readSection returns a section's bytes, relocations and labels.
+func readSection(t testing.TB, f *elf.File, name string) ([]byte, []mips32.Reloc, map[string]uint32) {
+	t.Helper()
+	sec := f.Section(name)
+	require.NotNil(t, sec, name)
+	data, err := sec.Data()
 	require.NoError(t, err)
 	syms, err := f.Symbols()
 	require.NoError(t, err)
+	labels := map[string]uint32{}
 	for _, s := range syms {
-		if s.Section == elf.SectionIndex(indexOf(f, text)) && s.Name != "" && elf.ST_TYPE(s.Info) != elf.STT_SECTION {
-			o.labels[s.Name] = uint32(s.Value)
+		if s.Section == elf.SectionIndex(indexOf(f, sec)) && s.Name != "" && elf.ST_TYPE(s.Info) != elf.STT_SECTION {
+			labels[s.Name] = uint32(s.Value)
 		}
 	}
-	if rel := f.Section(".rel.text"); rel != nil {
-		data, err := rel.Data()
+	var relocs []mips32.Reloc
+	if rel := f.Section(".rel" + name); rel != nil {
+		raw, err := rel.Data()
 		require.NoError(t, err)
-		for i := 0; i+8 <= len(data); i += 8 {
-			off := f.ByteOrder.Uint32(data[i:])
-			info := f.ByteOrder.Uint32(data[i+4:])
+		for i := 0; i+8 <= len(raw); i += 8 {
+			off := f.ByteOrder.Uint32(raw[i:])
+			info := f.ByteOrder.Uint32(raw[i+4:])
 			sym := syms[info>>8-1] // Symbols omits the null symbol 0
-			o.relocs = append(o.relocs, mips32.Reloc{Offset: off, Type: mips32.RelocType(info & 0xff), Sym: sym.Name})
+			symName := sym.Name
+			if elf.ST_TYPE(sym.Info) == elf.STT_SECTION {
+				symName = f.Sections[sym.Section].Name
+			}
+			relocs = append(relocs, mips32.Reloc{Offset: off, Type: mips32.RelocType(info & 0xff), Sym: symName})
 		}
 	}
-	return o
+	return data, relocs, labels
 }
 
 func indexOf(f *elf.File, s *elf.Section) int {

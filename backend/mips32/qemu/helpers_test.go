@@ -92,7 +92,8 @@ func runCalls(t *testing.T, e *Engine, march string, calls []helperCall, payload
 func TestSymbolsIncludeHelpers(t *testing.T) {
 	syms := requireEngine(t, r2).Symbols()
 	for _, name := range []string{"ubpf_helper_0", "ubpf_helper_1", "ubpf_helper_2", "ubpf_helper_3",
-		"ubpf_helper_4", "ubpf_helper_5", "ubpf_callx", "bpf_helper_5", "bpf_helper_7", "bpf_helper_8", "bpf_callx"} {
+		"ubpf_helper_4", "ubpf_helper_5", "ubpf_callx", "bpf_helper_1", "bpf_helper_2", "bpf_helper_3",
+		"bpf_helper_5", "bpf_helper_7", "bpf_helper_8", "bpf_callx", "bpf_tail_call_target"} {
 		assert.NotZero(t, syms[name], name)
 	}
 }
@@ -227,7 +228,9 @@ func TestCallx(t *testing.T) {
 		{helperCall{"ubpf_callx", args(6, 1, 2, 3, 4, 5)}, "unknown helper id 6 in ubpf_callx"},
 		{helperCall{"ubpf_callx", args(0x100000000, 1, 2, 3, 4, 5)}, "unknown helper id 0x100000000 in ubpf_callx"},
 		{helperCall{"ubpf_callx", args(math.MaxUint64, 1, 2, 3, 4, 5)}, "unknown helper id 0xffffffffffffffff in ubpf_callx"},
-		{helperCall{"bpf_callx", args(1, 1, 2, 3, 4, 5)}, "unknown helper id 1 in bpf_callx"},
+		{helperCall{"bpf_callx", args(0, 1, 2, 3, 4, 5)}, "unknown helper id 0 in bpf_callx"},
+		{helperCall{"bpf_callx", args(4, 1, 2, 3, 4, 5)}, "unknown helper id 4 in bpf_callx"},
+		{helperCall{"bpf_callx", args(12, 1, 2, 3, 4, 5)}, "unknown helper id 12 in bpf_callx"},
 		{helperCall{"bpf_callx", args(6, 1, 2, 3, 4, 5)}, "unknown helper id 6 in bpf_callx"},
 		{helperCall{"bpf_callx", args(4294967295, 1, 2, 3, 4, 5)}, "unknown helper id 4294967295 in bpf_callx"},
 	} {

@@ -10,8 +10,9 @@ import (
 )
 
 // link returns a copy of code with relocs applied for code loaded at base,
-// resolving symbols in syms. Relocations are REL-style, as GNU as emits them
-// for O32: the addend is what the instruction or word already holds.
+// resolving a symbol in local (offsets into code) first, then in runtime
+// (addresses). Relocations are REL-style, as GNU as emits them for O32: the
+// addend is what the instruction or word already holds.
 //
 //	R_MIPS_32:   word ← word + S
 //	R_MIPS_HI16: AHL = imm(hi)<<16 + sext(imm(paired lo)); imm ← (S+AHL+0x8000) >> 16
@@ -20,16 +21,25 @@ import (
 // The +0x8000 in %hi is the carry: the paired addiu or load sign-extends its
 // 16-bit immediate, so %hi rounds up when bit 15 of the address is set. A
 // HI16 pairs with the next LO16 of the same symbol in relocs (the ELF rule).
-func link(code []byte, relocs []mips32.Reloc, base uint32, syms map[string]uint32, order binary.ByteOrder) ([]byte, error) {
+func link(code []byte, relocs []mips32.Reloc, base uint32, local, runtime map[string]uint32, order binary.ByteOrder) ([]byte, error) {
 	out := slices.Clone(code)
 	word := func(off uint32) uint32 { return order.Uint32(code[off:]) } // original contents
 	for i, r := range relocs {
 		if r.Offset%4 != 0 || uint64(r.Offset)+4 > uint64(len(code)) {
 			return nil, fmt.Errorf("relocation %d (%s %s) at offset %#x: outside the %d-byte code or unaligned", i, relocName(r.Type), r.Sym, r.Offset, len(code))
 		}
-		s, ok := syms[r.Sym]
+		s, ok := local[r.Sym]
+		if ok {
+			s += base
+		} else {
+			s, ok = runtime[r.Sym]
+		}
 		if !ok {
-			return nil, fmt.Errorf("relocation %d (%s) at code offset %#x: unknown symbol %q (the runner offers %s)", i, relocName(r.Type), r.Offset, r.Sym, symbolList(syms))
+			offered := "the runner offers " + symbolList(runtime)
+			if len(local) > 0 {
+				offered = "the module defines " + symbolList(local) + "; " + offered
+			}
+			return nil, fmt.Errorf("relocation %d (%s) at code offset %#x: unknown symbol %q (%s)", i, relocName(r.Type), r.Offset, r.Sym, offered)
 		}
 		w := word(r.Offset)
 		switch r.Type {

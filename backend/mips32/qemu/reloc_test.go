@@ -51,7 +51,7 @@ func TestLinkMatchesGNULd(t *testing.T) {
 			obj := assemble(t, target, "mips32r2", relocSource)
 			require.Len(t, obj.relocs, 13)
 			const base = 0x20000000
-			got, err := link(obj.code, obj.relocs, base, relocSymbols, target.ByteOrder())
+			got, err := link(obj.code, obj.relocs, base, nil, relocSymbols, target.ByteOrder())
 			require.NoError(t, err)
 
 			dir := t.TempDir()
@@ -78,7 +78,7 @@ func TestLinkHandComputed(t *testing.T) {
 	order.PutUint32(code[4:], 0x27390000) // addiu t9, t9, 0
 	order.PutUint32(code[8:], 0x00000004) // .word 4 (addend)
 	relocs := []mips32.Reloc{rel(0, mips32.RelocHi16, "f"), rel(4, mips32.RelocLo16, "f"), rel(8, mips32.Reloc32, "f")}
-	got, err := link(code, relocs, 0, map[string]uint32{"f": 0x0040_8010}, order)
+	got, err := link(code, relocs, 0, nil, map[string]uint32{"f": 0x0040_8010}, order)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0x3c190041), order.Uint32(got[0:]), "%hi(0x408010) = 0x41 (0x40 + carry)")
 	assert.Equal(t, uint32(0x27398010), order.Uint32(got[4:]), "%lo(0x408010) = 0x8010 (-0x7ff0)")
@@ -107,7 +107,7 @@ func TestLinkErrors(t *testing.T) {
 			"relocation 0 at code offset 0x0: unsupported type 4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := link(code, tc.relocs, 0x20000000, syms, order)
+			_, err := link(code, tc.relocs, 0x20000000, nil, syms, order)
 			require.EqualError(t, err, tc.want)
 		})
 	}

@@ -47,22 +47,38 @@
  *
  * bpf_helper_N, Linux's IDs, deterministic so that runs reproduce; their
  * state is reset before each run:
+ *   1 map_lookup_elem       \
+ *   2 map_update_elem        } maps.c: hash, array and prog array maps
+ *   3 map_delete_elem       /
  *   5 ktime_get_ns          the n-th call of a run returns n * 1000
  *   7 get_prandom_u32       xorshift32 from x = 2463534242: x ^= x << 13;
  *                           x ^= x >> 17; x ^= x << 5; r0 = x
  *   8 get_smp_processor_id  0
- * Maps and tail calls are not offered yet.
+ * bpf_callx dispatches all of them. The tail-call lookup,
+ * bpf_tail_call_target(map, index), is in maps.c too.
  */
 
 struct stop stop;
 
-static void stop_append(const char *s) {
+void fail_start(uint32_t ra) {
+	stop.active = 1;
+	stop.site = ra - 8; /* ra is past the jalr and its delay slot */
+	stop.len = 0;
+}
+
+void fail_text(const char *s) {
 	while (*s && stop.len < sizeof stop.msg)
 		stop.msg[stop.len++] = *s++;
 }
 
-/* stop_append_number writes v in decimal below 2^32, else in hex. */
-static void stop_append_number(uint64_t v) {
+void fail_hex(uint32_t v) {
+	char d[11] = "0x";
+	hex(d + 2, v, 8);
+	d[10] = 0;
+	fail_text(d);
+}
+
+void fail_number(uint64_t v) {
 	char d[19];
 	int n = sizeof d - 1;
 	d[n] = 0;
@@ -74,40 +90,35 @@ static void stop_append_number(uint64_t v) {
 		n -= digits;
 		hex(d + n + digits - 8, (uint32_t)v, 8);
 		hex(d + n, hi, digits - 8);
-		stop_append("0x");
-		stop_append(d + n);
+		fail_text("0x");
+		fail_text(d + n);
 		return;
 	}
 	uint32_t w = (uint32_t)v;
 	do
 		d[--n] = (char)('0' + w % 10);
 	while ((w /= 10) != 0);
-	stop_append(d + n);
+	fail_text(d + n);
 }
 
-/* fail stops the program with the message what + number + tail. */
-static void __attribute__((noreturn)) fail(uint32_t ra, const char *what, uint64_t number, const char *tail) {
-	stop.active = 1;
-	stop.site = ra - 8; /* ra is past the jalr and its delay slot */
-	stop.len = 0;
-	stop_append(what);
-	stop_append_number(number);
-	stop_append(tail);
-	stop_program(0);
+void fail_now(void) { stop_program(0); }
+
+void fail(uint32_t ra, const char *what, uint64_t number, const char *tail) {
+	fail_start(ra);
+	fail_text(what);
+	fail_number(number);
+	fail_text(tail);
+	fail_now();
 }
 
-/* A helper's body: r[0..4] = r1..r5; ra is the return address of the
- * program's call, for errors. */
-typedef uint64_t helper_fn(const uint64_t *r, uint32_t ra);
-
-/* pointer checks that a BPF pointer is a 32-bit address. */
-static unsigned char *pointer(const char *helper, uint64_t p, uint32_t ra) {
+unsigned char *check_pointer(const char *helper, uint64_t p, uint32_t ra) {
 	if (p >> 32) {
-		static char what[64];
-		uint32_t n = strlen(helper);
-		memcpy(what, helper, n);
-		memcpy(what + n, ": pointer ", sizeof ": pointer ");
-		fail(ra, what, p, " is not a 32-bit address");
+		fail_start(ra);
+		fail_text(helper);
+		fail_text(": pointer ");
+		fail_number(p);
+		fail_text(" is not a 32-bit address");
+		fail_now();
 	}
 	return (unsigned char *)(uintptr_t)(uint32_t)p;
 }
@@ -121,7 +132,7 @@ static uint64_t memfrob(const uint64_t *r, uint32_t ra) {
 	unsigned char *p;
 	if (r[1] == 0)
 		return 0;
-	p = pointer("memfrob", r[0], ra);
+	p = check_pointer("memfrob", r[0], ra);
 	if (r[1] > 0xffffffffu - (uint32_t)(uintptr_t)p)
 		fail(ra, "memfrob: length ", r[1], " runs past the end of the address space");
 	for (uint32_t i = 0; i < (uint32_t)r[1]; i++)
@@ -186,7 +197,7 @@ static void require_terminated(const volatile unsigned char *s) {
 }
 
 static uint64_t strcmp_ext(const uint64_t *r, uint32_t ra) {
-	const unsigned char *a = pointer("strcmp_ext", r[0], ra), *b = pointer("strcmp_ext", r[1], ra);
+	const unsigned char *a = check_pointer("strcmp_ext", r[0], ra), *b = check_pointer("strcmp_ext", r[1], ra);
 	/* Both strings must be terminated, even when they differ early. */
 	require_terminated(a);
 	require_terminated(b);
@@ -224,6 +235,7 @@ static uint64_t get_prandom_u32(const uint64_t *r, uint32_t ra) {
 }
 
 static helper_fn *const kernel_helpers[] = {
+	[1] = map_lookup_elem, [2] = map_update_elem, [3] = map_delete_elem,
 	[5] = ktime_get_ns, [7] = get_prandom_u32, [8] = no_op, /* get_smp_processor_id */
 };
 
@@ -231,6 +243,7 @@ void reset_run_state(void) {
 	stop.active = 0;
 	kernel_state.ktime = 0;
 	kernel_state.prandom = 2463534242u;
+	maps_reset();
 }
 
 static uint64_t dispatch(helper_fn *const *table, uint32_t n, const char *name, uint64_t id,
@@ -263,6 +276,9 @@ HELPER(ubpf_helper_3, ubpf_helpers, 3)
 HELPER(ubpf_helper_4, ubpf_helpers, 4)
 HELPER(ubpf_helper_5, ubpf_helpers, 5)
 CALLX(ubpf_callx, ubpf_helpers)
+HELPER(bpf_helper_1, kernel_helpers, 1)
+HELPER(bpf_helper_2, kernel_helpers, 2)
+HELPER(bpf_helper_3, kernel_helpers, 3)
 HELPER(bpf_helper_5, kernel_helpers, 5)
 HELPER(bpf_helper_7, kernel_helpers, 7)
 HELPER(bpf_helper_8, kernel_helpers, 8)

@@ -20,7 +20,8 @@
  * program the same way, without a signal (stop_program).
  *
  * The BPF helpers, and the interface compiled code calls them through, are in
- * helpers.c; runner.h is what the two files share.
+ * helpers.c, the maps and the tail-call lookup in maps.c; runner.h is what
+ * the files share.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -59,10 +60,14 @@
 	X(ubpf_helper_4)                                                       \
 	X(ubpf_helper_5)                                                       \
 	X(ubpf_callx)                                                          \
+	X(bpf_helper_1)                                                        \
+	X(bpf_helper_2)                                                        \
+	X(bpf_helper_3)                                                        \
 	X(bpf_helper_5)                                                        \
 	X(bpf_helper_7)                                                        \
 	X(bpf_helper_8)                                                        \
-	X(bpf_callx)
+	X(bpf_callx)                                                           \
+	X(bpf_tail_call_target)
 
 /* Bind each name through an asm label: the __atomic_* names are compiler
  * built-ins that C may not declare with their own types. */
@@ -92,6 +97,8 @@ static const struct {
 #define CODE_TAIL 16u         /* break words after the code */
 #define DATA_HINT 0x30000000u
 #define DATA_SIZE (16u << 20) /* largest memory block, followed by a guard page */
+#define HEAP_HINT 0x38000000u
+#define HEAP_SIZE (256u << 20) /* map storage (maps.c), emptied before each run */
 
 /* --- system calls ------------------------------------------------------- */
 
@@ -523,6 +530,7 @@ void runner_main(void) {
 	guard = data + DATA_SIZE;
 	if (SYS(__NR_mprotect, guard, PAGE_SIZE, PROT_NONE) < 0)
 		fatal("mprotect of the guard page failed");
+	maps_init(map(HEAP_HINT, HEAP_SIZE, PROT_READ | PROT_WRITE), HEAP_SIZE);
 	send_hello(code, data);
 	for (;;) {
 		unsigned char req[20];
