@@ -10,6 +10,7 @@ declare -A pkgs=(
   [qemu-mipsel]=qemu-user
   [mipsel-linux-gnu-gcc]=gcc-mipsel-linux-gnu
   [mipsel-linux-gnu-as]=binutils-mipsel-linux-gnu
+  [clang]=clang
 )
 missing=()
 for tool in "${!pkgs[@]}"; do

@@ -53,6 +53,18 @@ func lower(f *ir.Func, t Target, local map[string]int) (*mfunc, error) {
 	for _, b := range l.order {
 		l.first[b] = l.newBlock()
 	}
+	// Argument registers are only valid on entry (a call clobbers them),
+	// so every Arg is read first thing, wherever it stands in the IR.
+	l.cur = l.first[l.order[0]]
+	for _, b := range l.order {
+		for _, v := range b.Values {
+			if v.Op == ir.OpArg && v.Uses > 0 {
+				if err := l.lowerArg(v); err != nil {
+					return nil, fmt.Errorf("%s: v%d: %w", f.Name, v.ID, err)
+				}
+			}
+		}
+	}
 	for i, b := range l.order {
 		l.cur, l.curIR = l.first[b], b
 		var next *ir.Block

@@ -24,14 +24,7 @@ var rrOps = map[ir.Op]struct {
 func (l *lowerer) lowerValue(v *ir.Value) error {
 	switch v.Op {
 	case ir.OpArg:
-		switch n := v.AuxInt; {
-		case n < 0 || n > 1024:
-			return fmt.Errorf("argument word %d out of range", n)
-		case n < int64(len(ArgRegs)):
-			l.emit(Inst{Op: MOVE, Rd: l.def(v), Rs: ArgRegs[n]})
-		default: // in the caller's outgoing area, just above our frame
-			l.emit(Inst{Op: LW, Rt: l.def(v), Rs: SP, Imm: int32(4 * n), Reloc: relocIncoming})
-		}
+		return nil // read on entry by lower (lowerArg)
 	case ir.OpFramePtr:
 		l.m.usesFP = true
 		l.emit(Inst{Op: ADDIU, Rt: l.def(v), Rs: SP, Reloc: relocFrameTop})
@@ -302,4 +295,18 @@ func (l *lowerer) bswap32(rd, x Reg) {
 	l.emit(Inst{Op: OR, Rd: o1, Rs: b0, Rt: b3})
 	l.emit(Inst{Op: OR, Rd: o2, Rs: b1, Rt: b2})
 	l.emit(Inst{Op: OR, Rd: rd, Rs: o1, Rt: o2})
+}
+
+// lowerArg reads argument word n: a0..a3, then the caller's outgoing area
+// just above our frame.
+func (l *lowerer) lowerArg(v *ir.Value) error {
+	switch n := v.AuxInt; {
+	case n < 0 || n > 1024:
+		return fmt.Errorf("argument word %d out of range", n)
+	case n < int64(len(ArgRegs)):
+		l.emit(Inst{Op: MOVE, Rd: l.def(v), Rs: ArgRegs[n]})
+	default:
+		l.emit(Inst{Op: LW, Rt: l.def(v), Rs: SP, Imm: int32(4 * n), Reloc: relocIncoming})
+	}
+	return nil
 }

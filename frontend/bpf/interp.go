@@ -17,8 +17,10 @@ import (
 // separate region ending at StackTop: the entry frame's r10 is StackTop, and
 // each local call gets the next StackSize bytes below. A frame may access its
 // own stack and its callers' (pointers to a caller's stack may be passed
-// down), nothing below. Every other address is an error naming the
-// instruction and the address. Loads and stores need no alignment.
+// down), nothing below. With RunConfig.Object, its data sections and map
+// values are regions from DataBase up (interp_maps.go). Every other address
+// is an error naming the instruction and the address. Loads and stores
+// need no alignment.
 //
 // Calls. A helper call (src 0) runs RunConfig.Helpers[imm] with r1..r5 and
 // puts its result in r0; callx (`call %rN`) calls the helper whose ID is in
@@ -55,6 +57,9 @@ type RunConfig struct {
 	Helpers   map[int32]Helper // helper table by ID
 	MaxSteps  int              // instruction limit, DefaultMaxSteps when 0
 	ByteOrder binary.ByteOrder // byte order of memory and of to-le/to-be; little-endian when nil
+	// Object gives lddw with pseudo sources their maps and data sections,
+	// and tail calls their programs (interp_maps.go, interp_kernel.go).
+	Object *Object
 }
 
 // VM is the state of a running program, given to helpers.
@@ -67,6 +72,9 @@ type VM struct {
 	stack  []byte // MaxCallDepth frames; stack[len-1] is at StackTop-1
 	frames []frame
 	cur    Insn // the instruction being executed, for errors
+	// objects is the memory of RunConfig.Object, nil without one.
+	objects *objectMemory
+	kernel  kernelState // the kernel helpers' per-run state
 }
 
 // frame is what a local call saves.
@@ -80,7 +88,10 @@ func Interpret(p *Program, cfg RunConfig) (uint64, error) {
 	if err := p.Validate(); err != nil { // a hand-built Program may be invalid
 		return 0, err
 	}
-	vm := &VM{prog: p, cfg: cfg, order: cfg.ByteOrder, stack: make([]byte, MaxCallDepth*StackSize)}
+	vm := &VM{prog: p, cfg: cfg, order: cfg.ByteOrder, stack: make([]byte, MaxCallDepth*StackSize), kernel: newKernelState()}
+	if cfg.Object != nil {
+		vm.objects = newObjectMemory(cfg.Object)
+	}
 	if vm.order == nil {
 		vm.order = binary.LittleEndian
 	}
@@ -128,7 +139,10 @@ func (vm *VM) region(addr, n uint64) []byte {
 	}
 	// The active stack: the current frame and its callers'.
 	active := uint64(len(vm.frames)+1) * StackSize
-	return within(vm.stack[uint64(len(vm.stack))-active:], StackTop-active, addr, n)
+	if b := within(vm.stack[uint64(len(vm.stack))-active:], StackTop-active, addr, n); b != nil {
+		return b
+	}
+	return vm.objectRegion(addr, n)
 }
 
 // within returns mem[addr-base:][:n] when it lies inside mem at base.
@@ -183,13 +197,13 @@ func (vm *VM) store(addr uint64, size int, v uint64) error {
 
 // run is the fetch-execute loop.
 func (vm *VM) run() (uint64, error) {
-	p := vm.prog
 	limit := vm.cfg.MaxSteps
 	if limit <= 0 {
 		limit = DefaultMaxSteps
 	}
 	regs := &vm.regs
 	for pc, steps := 0, 0; ; steps++ {
+		p := vm.prog // a tail call changes it
 		if pc < 0 || pc >= len(p.Insns) {
 			return 0, &Error{Slot: -1, Msg: fmt.Sprintf("execution left the program (instruction index %d)", pc)}
 		}
@@ -225,7 +239,12 @@ func (vm *VM) run() (uint64, error) {
 				return 0, vm.fail("legacy packet access (opcode 0x%02x) is not supported", in.Op)
 			}
 			if in.Src != 0 {
-				return 0, vm.fail("lddw with pseudo source %s (%d) needs a loader; the interpreter runs plain constants only", pseudoNames[in.Src], in.Src)
+				v, err := vm.pseudoLoad(in)
+				if err != nil {
+					return 0, err
+				}
+				regs[in.Dst] = v
+				break
 			}
 			regs[in.Dst] = in.Imm64
 		case ClassLDX:
@@ -401,6 +420,9 @@ func (vm *VM) call(in Insn, pc int) (int, bool, error) {
 	if errors.Is(err, ErrStop) {
 		regs[R0] = r
 		return 0, true, nil
+	}
+	if vm.enterTailCall(err) {
+		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, vm.fail("helper %d: %v", id, err)

@@ -3,6 +3,7 @@ package bpf
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/bpfopt/bpfopt/ir"
 	"github.com/bpfopt/bpfopt/ssa"
@@ -76,16 +77,17 @@ func (o LiftOptions) helperArgs(id int32) int {
 }
 
 type lifter struct {
-	p          *Program
-	opts       LiftOptions
-	f          *ir.Func
-	b          *ssa.Builder
-	first, end int               // the function's instructions: Insns[first:end]
-	sub        bool              // a subprogram: r1..r5 are its parameters
-	names      map[int]string    // function name by first Insns index
-	blocks     map[int]*ir.Block // by Insns index of the block's first instruction
-	cur        *ir.Block
-	fp         *ir.Value // FramePtr in the entry block
+	p                   *Program
+	opts                LiftOptions
+	f                   *ir.Func
+	b                   *ssa.Builder
+	first, end          int               // the function's instructions: Insns[first:end]
+	sub                 bool              // a subprogram: r1..r5 are its parameters
+	names               map[int]string    // function name by first Insns index
+	blocks              map[int]*ir.Block // by Insns index of the block's first instruction
+	cur                 *ir.Block
+	fp                  *ir.Value // FramePtr in the entry block
+	entryLen, tailCount *ir.Value
 }
 
 // maxCallFrames is the kernel's limit on nested BPF frames.
@@ -281,7 +283,11 @@ func checkSupported(p *Program) error {
 			in.Src != PseudoMapValue && in.Src != PseudoMapIdxValue:
 			return errAt(in, "lddw with pseudo source %d is not supported", in.Src)
 		case in.IsLdImm64() && in.Src != 0 && p.Refs[in.Slot] == "":
-			return errAt(in, "lddw refers to a map (pseudo source %d) without a name: compile the ELF object, not raw bytecode", in.Src)
+			return errAt(in, "lddw with pseudo source %d names no map or section (raw bytecode, or a .kconfig extern, which is not supported)", in.Src)
+		case in.IsLdImm64() && in.Src == 0 && p.Refs[in.Slot] != "":
+			return errAt(in, "lddw refers to %q, a symbol only the kernel resolves (ksym); not supported", p.Refs[in.Slot])
+		case in.IsLdImm64() && (in.Src == PseudoMapValue || in.Src == PseudoMapIdxValue) && !strings.HasPrefix(p.Refs[in.Slot], "."):
+			return errAt(in, "lddw takes the address of a value of map %q; only data sections (.rodata, .data, .bss) are supported", p.Refs[in.Slot])
 		case (in.Class() == ClassLD) && !in.IsLdImm64():
 			return errAt(in, "legacy packet access (LD_ABS/LD_IND) is not supported")
 		}
@@ -410,8 +416,10 @@ func (l *lifter) emitEntry() {
 			l.b.Write(R1+k, l.cur, l.v(ir.OpInt64Make, ir.I64, hi, lo))
 		}
 	} else {
+		l.entryLen = arg(1)
+		l.tailCount = arg(2)
 		l.b.Write(R1, l.cur, l.zext(arg(0)))
-		l.b.Write(R2, l.cur, l.zext(arg(1)))
+		l.b.Write(R2, l.cur, l.zext(l.entryLen))
 	}
 	l.fp = l.cur.NewValue(ir.OpFramePtr, ir.I32)
 	l.b.Write(R10, l.cur, l.zext(l.fp))

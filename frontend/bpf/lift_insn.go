@@ -446,14 +446,12 @@ func (l *lifter) liftTailCall(in Insn) error {
 	target := l.v(ir.OpCall, ir.I64, l.reg(R2), l.reg(R3))
 	target.Sym = TailCallTargetSymbol
 	addr := l.lo(target)
-	count := l.cur.NewValue(ir.OpArg, ir.I32)
-	count.AuxInt = 2
+	count := l.tailCount
 	ok := l.v(ir.OpAnd32, ir.I32,
 		l.v(ir.OpNe32, ir.I32, addr, l.const32(0)),
 		l.v(ir.OpLtU32, ir.I32, count, l.const32(MaxTailCalls)))
 	ctx := l.reg32(R1)
-	length := l.cur.NewValue(ir.OpArg, ir.I32)
-	length.AuxInt = 1
+	length := l.entryLen
 	next := l.v(ir.OpAdd32, ir.I32, count, l.const32(1))
 
 	// Split the block: what follows the call moves to a new block that

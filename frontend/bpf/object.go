@@ -99,6 +99,9 @@ func convertMap(name string, ms *ebpf.MapSpec, order binary.ByteOrder) (*MapSpec
 		}
 		switch v := kv.Value.(type) {
 		case string: // a program array slot naming a program
+			if ms.Type != ebpf.ProgramArray {
+				return nil, fmt.Errorf("initial contents naming %q in a map of type %v: maps of maps are not supported", v, ms.Type)
+			}
 			if m.Programs == nil {
 				m.Programs = map[uint32]string{}
 			}

@@ -1,0 +1,475 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/frontend/bpf"
+)
+
+// The corpus test: realistic C programs (testdata/corpus/*.c: packet
+// parsers, filters, map counters, a flow table, checksums, tail-call
+// chains, subprograms, globals) compiled by Debian's clang at test time,
+// loaded as ELF objects with their maps and sections, compiled by bpfopt
+// into one module per object at -O0 and -O2 for MIPS32 R2 and R1, and run
+// under qemu on several inputs each; the reference interpreter, given the
+// same object and the kernel helper set, runs the same programs on the
+// same inputs, and r0 and the final memory must agree. A few results are
+// also checked against values worked out by hand from the C source, so
+// that a bug both oracles share still shows.
+//
+// The programs' ctx is struct ctx of testdata/corpus/corpus.h: a 32-byte
+// header (len, out[7]) followed by the packet.
+
+const (
+	corpusDir       = "../../../testdata/corpus"
+	corpusHeaderLen = 32
+)
+
+// corpusCtx builds a ctx for packet: len, out[] zero, then the bytes.
+func corpusCtx(packet []byte) []byte {
+	b := make([]byte, corpusHeaderLen, corpusHeaderLen+len(packet))
+	binary.LittleEndian.PutUint32(b, uint32(len(packet)))
+	return append(b, packet...)
+}
+
+// corpusOut is out[i] of a ctx.
+func corpusOut(mem []byte, i int) uint32 { return binary.LittleEndian.Uint32(mem[4+4*i:]) }
+
+// compileC compiles a corpus file with clang for bpfel and returns the
+// object's path.
+func compileC(t *testing.T, file, cpu string) string {
+	t.Helper()
+	if _, err := exec.LookPath("clang"); err != nil {
+		if os.Getenv("BPFOPT_SKIP_EXTERNAL") == "1" {
+			t.Skip("clang not found (BPFOPT_SKIP_EXTERNAL=1)")
+		}
+		t.Fatal("clang not found: apt-get install clang (or set BPFOPT_SKIP_EXTERNAL=1)")
+	}
+	out := filepath.Join(t.TempDir(), strings.TrimSuffix(file, ".c")+"-"+cpu+".o")
+	// -g: BTF, which map definitions in .maps need.
+	cmd := exec.Command("clang", "-O2", "-g", "-target", "bpfel", "-mcpu="+cpu, "-c", filepath.Join(corpusDir, file), "-o", out)
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s\n%s", cmd, msg)
+	return out
+}
+
+// corpusRun is what a program of an object does with one input.
+type corpusRun struct {
+	prog  string
+	input []byte // the ctx
+}
+
+// corpusCheck checks one reference result by hand-worked values.
+type corpusCheck func(t *testing.T, prog string, packet []byte, r0 uint64, mem []byte)
+
+type corpusCase struct {
+	file    string
+	entries []string    // programs run from outside (others may be tail-called)
+	packets [][]byte    // inputs, each wrapped by corpusCtx
+	check   corpusCheck // optional hand-worked expectations
+}
+
+func TestCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(corpusDir, "*.c"))
+	require.NoError(t, err)
+	cases := corpusCases()
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.file] = true
+	}
+	for _, f := range files {
+		require.True(t, covered[filepath.Base(f)], "corpus file %s has no test case", f)
+	}
+	configs := []Options{
+		{Target: mips32.Target{Rev: mips32.R2}, OptLevel: 0},
+		{Target: mips32.Target{Rev: mips32.R2}, OptLevel: 2},
+		{Target: mips32.Target{Rev: mips32.R1}, OptLevel: 0},
+		{Target: mips32.Target{Rev: mips32.R1}, OptLevel: 2},
+	}
+	for _, c := range cases {
+		for _, cpu := range []string{"v1", "v3"} { // v3: 32-bit ALU and jumps
+			t.Run(strings.TrimSuffix(c.file, ".c")+"/"+cpu, func(t *testing.T) {
+				t.Parallel()
+				data, err := os.ReadFile(compileC(t, c.file, cpu))
+				require.NoError(t, err)
+				obj, err := bpf.LoadELFObject(bytes.NewReader(data))
+				require.NoError(t, err)
+				runCorpusCase(t, c, obj, configs)
+			})
+		}
+	}
+}
+
+func runCorpusCase(t *testing.T, c corpusCase, obj *bpf.Object, configs []Options) {
+	progs := map[string]*bpf.Program{}
+	for _, p := range obj.Programs {
+		progs[p.Name] = p
+	}
+	// The reference results, once per program and input.
+	var runs []corpusRun
+	var want []execution
+	for _, name := range c.entries {
+		p := progs[name]
+		require.NotNil(t, p, "object %s has no program %s", c.file, name)
+		for _, packet := range c.packets {
+			in := corpusCtx(packet)
+			mem := bytes.Clone(in)
+			r0, err := bpf.Interpret(p, bpf.RunConfig{Mem: mem, Helpers: bpf.KernelHelpers(), Object: obj})
+			require.NoError(t, err, "reference interpreter: %s on %x", name, packet)
+			if c.check != nil {
+				c.check(t, name, packet, r0, mem)
+			}
+			runs = append(runs, corpusRun{name, in})
+			want = append(want, execution{r0, mem})
+		}
+	}
+	for _, opts := range configs {
+		opts.CheckAllocation, opts.VerifyEach = true, true
+		res, err := CompileObject(obj, nil, opts)
+		require.NoError(t, err, "compile at -O%d for %s", opts.OptLevel, opts.Target)
+		e := engine(t, opts.Target)
+		blob, relocs, syms := res.Module.Image()
+		var wg sync.WaitGroup
+		errs := make([]string, len(runs))
+		for i, r := range runs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := e.RunModule(blob, relocs, syms, syms[r.prog], r.input)
+				switch {
+				case err != nil:
+					errs[i] = err.Error()
+				case out.Fault != nil:
+					errs[i] = "fault: " + out.Fault.Error()
+				case out.R0 != want[i].r0:
+					errs[i] = fmt.Sprintf("r0 = %#x, reference %#x", out.R0, want[i].r0)
+				case !bytes.Equal(out.Mem, want[i].mem):
+					errs[i] = fmt.Sprintf("memory\n got  %x\n want %x", out.Mem, want[i].mem)
+				}
+			}()
+		}
+		wg.Wait()
+		for i, msg := range errs {
+			if msg != "" {
+				t.Errorf("-O%d %s: %s on %x: %s", opts.OptLevel, opts.Target, runs[i].prog, runs[i].input[corpusHeaderLen:], msg)
+			}
+		}
+	}
+}
+
+// --- inputs -------------------------------------------------------------
+
+var (
+	macA = []byte{0x02, 0, 0, 0, 0, 1}
+	macB = []byte{0x02, 0, 0, 0, 0, 2}
+	ipA  = [4]byte{10, 0, 0, 1}
+	ipB  = [4]byte{192, 168, 1, 20}
+)
+
+func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func ether(proto uint16, payload []byte) []byte { return cat(macA, macB, be16(proto), payload) }
+
+func vlanEther(vid, proto uint16, payload []byte) []byte {
+	return cat(macA, macB, be16(0x8100), be16(vid), be16(proto), payload)
+}
+
+// inetChecksum is RFC 1071's checksum of b.
+func inetChecksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// ipv4 builds an IPv4 header (with len(opts) bytes of options, a multiple
+// of 4) and a correct checksum, then the payload.
+func ipv4(proto byte, fragOff uint16, opts, payload []byte) []byte {
+	h := make([]byte, 20, 20+len(opts))
+	h[0] = 0x40 | byte((20+len(opts))/4)
+	binary.BigEndian.PutUint16(h[2:], uint16(20+len(opts)+len(payload)))
+	binary.BigEndian.PutUint16(h[4:], 0x1234)
+	binary.BigEndian.PutUint16(h[6:], fragOff)
+	h[8], h[9] = 64, proto
+	copy(h[12:], ipA[:])
+	copy(h[16:], ipB[:])
+	h = append(h, opts...)
+	binary.BigEndian.PutUint16(h[10:], inetChecksum(h))
+	return append(h, payload...)
+}
+
+func udp(sport, dport uint16, payload []byte) []byte {
+	return cat(be16(sport), be16(dport), be16(uint16(8+len(payload))), be16(0), payload)
+}
+
+func tcp(sport, dport uint16, flags byte, payload []byte) []byte {
+	h := make([]byte, 20)
+	binary.BigEndian.PutUint16(h, sport)
+	binary.BigEndian.PutUint16(h[2:], dport)
+	binary.BigEndian.PutUint32(h[4:], 1000)
+	h[12], h[13] = 5<<4, flags
+	binary.BigEndian.PutUint16(h[14:], 65535)
+	return append(h, payload...)
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 42))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// flowRecord is flow_table.c's struct record (16 bytes, little-endian).
+func flowRecord(saddr, daddr uint32, sport, dport uint16, proto, flags byte, nbytes uint16) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, saddr)
+	b = binary.LittleEndian.AppendUint32(b, daddr)
+	b = binary.LittleEndian.AppendUint16(b, sport)
+	b = binary.LittleEndian.AppendUint16(b, dport)
+	b = append(b, proto, flags)
+	return binary.LittleEndian.AppendUint16(b, nbytes)
+}
+
+func corpusCases() []corpusCase {
+	dns := ether(0x0800, ipv4(17, 0, nil, udp(40000, 53, []byte("query"))))
+	discard := ether(0x0800, ipv4(17, 0, nil, udp(1234, 9, []byte{1, 2, 3})))
+	echo := ether(0x0800, ipv4(17, 0, nil, udp(5555, 7, []byte("ping!"))))
+	web := ether(0x0800, ipv4(6, 0, nil, tcp(50000, 80, 0x02, nil)))
+	withOpts := ether(0x0800, ipv4(17, 0, []byte{1, 1, 1, 0}, udp(1, 2, nil)))
+	fragment := ether(0x0800, ipv4(17, 0x2010, nil, udp(1, 9, nil)))
+	badVersion := bytes.Clone(dns)
+	badVersion[14] = 0x65
+	flowA := func(flags byte, n uint16) []byte { return flowRecord(0x0a000001, 0x0a000002, 1000, 80, 6, flags, n) }
+	flowN := func(i uint32) []byte {
+		return flowRecord(0x0a000001+i, 0x0a0000ff, uint16(2000+i), 443, 6, 0, uint16(100*i))
+	}
+	badSum := ether(0x0800, ipv4(17, 0, []byte{7, 7, 7, 7}, udp(9, 9, []byte("xyz"))))
+	badSum[24] ^= 0x40 // the checksum's first byte
+
+	return []corpusCase{
+		{
+			file: "xdp_parse.c", entries: []string{"xdp_parse"},
+			packets: [][]byte{dns, discard, echo, web, withOpts, fragment, badVersion,
+				ether(0x0806, make([]byte, 28)), vlanEther(42, 0x0800, ipv4(17, 0, nil, udp(3, 53, nil))),
+				dns[:14+10], dns[:14+20+4], {}, vlanEther(1, 0x0800, nil)[:16]},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				want := map[string]uint64{"dns": 2, "discard": 1, "echo": 3, "web": 2, "empty": 1, "badVersion": 1}
+				for name, p := range map[string][]byte{"dns": dns, "discard": discard, "echo": echo, "web": web, "empty": {}, "badVersion": badVersion} {
+					if bytes.Equal(p, pkt) {
+						require.Equal(t, want[name], r0, name)
+						require.Equal(t, uint32(1), corpusOut(mem, 5), "%s: verdict count", name)
+					}
+				}
+				if bytes.Equal(pkt, echo) { // ports and addresses swapped
+					udpOff := corpusHeaderLen + 14 + 20
+					require.Equal(t, []byte{0, 7, 0x15, 0xb3}, mem[udpOff:udpOff+4])
+					require.Equal(t, cat(ipB[:], ipA[:]), mem[corpusHeaderLen+14+12:corpusHeaderLen+14+20])
+				}
+			},
+		},
+		{
+			file: "socket_filter.c", entries: []string{"sock_filter"},
+			packets: [][]byte{web,
+				ether(0x0800, ipv4(6, 0, nil, tcp(443, 50001, 0x18, []byte("hello")))),
+				ether(0x0800, ipv4(6, 0, nil, tcp(50002, 80, 0x10, nil))),
+				ether(0x0800, ipv4(6, 0, nil, tcp(50003, 8080, 0x04, nil))),
+				ether(0x0800, ipv4(6, 0, nil, tcp(50004, 22, 0x02, nil))),
+				dns, discard, ether(0x86dd, make([]byte, 40)), web[:40], withOpts},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				switch {
+				case bytes.Equal(pkt, web):
+					require.Equal(t, uint64(0xffff), r0)
+					require.Equal(t, uint32(1), corpusOut(mem, 0))
+				case bytes.Equal(pkt, dns):
+					require.Equal(t, uint64(96), r0)
+				case len(pkt) > 40 && pkt[14+20+3] == 22: // ssh
+					require.Equal(t, uint64(0), r0)
+				}
+			},
+		},
+		{
+			file: "counter.c", entries: []string{"count_bytes"},
+			packets: [][]byte{{}, {0x00}, make([]byte, 10), randomBytes(1, 100), randomBytes(2, 300), dns},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				if len(pkt) == 10 { // ten zero bytes: bucket 0 only
+					require.Equal(t, uint64(1), r0)
+					require.Equal(t, []uint32{1, 10, 10, 0, 0, 0, 0}, []uint32{corpusOut(mem, 0), corpusOut(mem, 1),
+						corpusOut(mem, 2), corpusOut(mem, 3), corpusOut(mem, 4), corpusOut(mem, 5), corpusOut(mem, 6)})
+				}
+			},
+		},
+		{
+			file: "flow_table.c", entries: []string{"track"},
+			packets: [][]byte{
+				cat(flowA(0, 100), flowA(0, 200), flowA(1, 300)),
+				cat(flowN(1), flowN(2), flowN(3), flowN(4), flowN(5), flowN(6)),
+				cat(flowN(1), flowN(2), flowN(3), flowN(4), flowA(1, 5), flowN(2)),
+				cat(flowA(0, 1), flowA(1, 2), flowN(7), flowA(0, 3), flowN(7), flowN(8)),
+				cat(flowN(1), flowN(2), flowN(3), flowN(4), flowN(1), flowN(2), flowN(3), flowN(4), flowN(5)),
+				cat(flowA(0, 7), flowA(0, 9)[:10]), {},
+			},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				switch len(pkt) {
+				case 48: // one flow, three packets, closed by the third
+					require.Equal(t, uint64(0), r0)
+					require.Equal(t, []uint32{1, 2, 1, 0, 3}, []uint32{corpusOut(mem, 0), corpusOut(mem, 1),
+						corpusOut(mem, 2), corpusOut(mem, 3), corpusOut(mem, 5)})
+				case 96:
+					if bytes.Equal(pkt[80:], flowN(6)) { // six flows, room for four
+						require.Equal(t, uint64(4), r0)
+						require.Equal(t, []uint32{4, 2, uint32(0xfffffff9)}, []uint32{corpusOut(mem, 0), corpusOut(mem, 3), corpusOut(mem, 4)})
+					}
+				}
+			},
+		},
+		{
+			file: "checksum.c", entries: []string{"checksum"},
+			packets: [][]byte{dns, badSum, withOpts, ether(0x0806, make([]byte, 28)), []byte("odd"),
+				randomBytes(3, 1600), {}, dns[:30]},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				if len(pkt) > 1500 {
+					pkt = pkt[:1500]
+				}
+				require.Equal(t, uint32(inetChecksum(pkt)), corpusOut(mem, 0), "internet checksum of %x", pkt)
+				require.Equal(t, crc32.ChecksumIEEE(pkt), corpusOut(mem, 2), "crc32 of %x", pkt)
+				switch {
+				case bytes.Equal(pkt, dns) || bytes.Equal(pkt, withOpts):
+					require.Equal(t, uint32(1), uint32(r0))
+				case bytes.Equal(pkt, badSum):
+					require.Equal(t, uint32(0), uint32(r0))
+				case len(pkt) < 34:
+					require.Equal(t, uint32(0xffffffff), uint32(r0))
+				}
+			},
+		},
+		{
+			file: "tailcall.c", entries: []string{"dispatch", "spin", "stage_sum"},
+			packets: [][]byte{{0, 1, 2, 3}, {0, 0xee, 5}, {1, 9}, {2}, {3, 3, 3}, {}, randomBytes(4, 80)},
+			check: func(t *testing.T, prog string, pkt []byte, r0 uint64, mem []byte) {
+				switch {
+				case prog == "spin": // the entry, then 33 tail calls
+					require.Equal(t, uint32(34), uint32(r0))
+					require.Equal(t, uint32(34), corpusOut(mem, 1))
+				case prog == "dispatch" && len(pkt) > 0 && pkt[0]&3 == 3: // the first tail call is dispatch's
+					require.Equal(t, uint32(33), uint32(r0))
+					require.Equal(t, uint32(1|8), corpusOut(mem, 0))
+				}
+				if prog == "dispatch" && bytes.Equal(pkt, []byte{0, 1, 2, 3}) {
+					require.Equal(t, uint32(6^0x5a5a), uint32(r0))
+					require.Equal(t, uint32(1|2|4), corpusOut(mem, 0))
+				}
+				if prog == "dispatch" && bytes.Equal(pkt, []byte{2}) {
+					require.Equal(t, uint32(0x102), uint32(r0))
+				}
+			},
+		},
+		{
+			file: "subprogs.c", entries: []string{"subprogs"},
+			packets: [][]byte{randomBytes(5, 32), randomBytes(6, 40), make([]byte, 32), randomBytes(7, 8), {},
+				cat(binary.LittleEndian.AppendUint64(nil, 48), binary.LittleEndian.AppendUint64(nil, 18),
+					binary.LittleEndian.AppendUint64(nil, 1<<40), binary.LittleEndian.AppendUint64(nil, ^uint64(0)))},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				if len(pkt) == 32 && pkt[0] == 48 {
+					require.Equal(t, uint32(6), corpusOut(mem, 2))     // gcd(48, 18)
+					require.Equal(t, uint32(1<<20), corpusOut(mem, 3)) // isqrt(2^40)
+					require.Equal(t, uint32(2|2<<8|1<<16|64<<24), corpusOut(mem, 4))
+				}
+			},
+		},
+		{
+			file: "globals.c", entries: []string{"globals"},
+			packets: [][]byte{[]byte("bpfopt-mips32"), []byte("bpfOPT"), randomBytes(8, 40), {}},
+			check: func(t *testing.T, _ string, pkt []byte, r0 uint64, mem []byte) {
+				n := min(len(pkt), 32)
+				require.Equal(t, uint32(n), corpusOut(mem, 3), "calls")
+				require.Equal(t, uint32(3*len(pkt)), corpusOut(mem, 5), "len * scale")
+				if string(pkt) == "bpfOPT" {
+					require.Equal(t, uint32(3), corpusOut(mem, 4), "bytes matching the magic")
+				}
+				if n == 0 { // the LCG state as initialized in .data
+					require.Equal(t, []uint32{0x89abcdef, 0x01234567}, []uint32{corpusOut(mem, 1), corpusOut(mem, 2)})
+				}
+			},
+		},
+	}
+}
+
+// TestCorpusLinkedWithC embeds a compiled corpus program the way a user
+// would: xdp_parse.c compiled by bpfopt and written as an ELF32 object
+// (its map object in .data), linked by GCC with a C driver that supplies
+// bpf_map_lookup_elem (testdata/corpus/link/xdp_main.c) and libatomic,
+// and run under qemu on the same inputs as TestCorpus; every run's r0 and
+// final ctx must match the reference interpreter's.
+func TestCorpusLinkedWithC(t *testing.T) {
+	gcc := o32Tool(t, "mipsel-linux-gnu-gcc", "gcc-mipsel-linux-gnu")
+	qemu := o32Tool(t, "qemu-mipsel", "qemu-user")
+	data, err := os.ReadFile(compileC(t, "xdp_parse.c", "v1"))
+	require.NoError(t, err)
+	obj, err := bpf.LoadELFObject(bytes.NewReader(data))
+	require.NoError(t, err)
+	var c corpusCase
+	for _, cc := range corpusCases() {
+		if cc.file == "xdp_parse.c" {
+			c = cc
+		}
+	}
+	require.NotEmpty(t, c.packets)
+	var prog *bpf.Program
+	for _, p := range obj.Programs {
+		if p.Name == "xdp_parse" {
+			prog = p
+		}
+	}
+	require.NotNil(t, prog)
+
+	target := mips32.Target{Rev: mips32.R2}
+	res, err := CompileObject(obj, nil, Options{Target: target, OptLevel: 2, CheckAllocation: true})
+	require.NoError(t, err)
+	tmp := t.TempDir()
+	progObj := filepath.Join(tmp, "xdp_parse.o")
+	var elf bytes.Buffer
+	require.NoError(t, mips32.WriteObject(&elf, res.Module.ELFFuncs(), &res.Module.Data, target))
+	require.NoError(t, os.WriteFile(progObj, elf.Bytes(), 0o644))
+	exe := filepath.Join(tmp, "xdp")
+	o32Exec(t, gcc, "-static", "-no-pie", "-O2", "-Wall", "-Werror", "-o", exe,
+		filepath.Join(corpusDir, "link", "xdp_main.c"), progObj, "-latomic")
+
+	args := []string{"-cpu", "24Kf", exe}
+	var want []string
+	for i, packet := range c.packets {
+		in := corpusCtx(packet)
+		file := filepath.Join(tmp, fmt.Sprintf("ctx%d", i))
+		require.NoError(t, os.WriteFile(file, in, 0o644))
+		args = append(args, file)
+		mem := bytes.Clone(in)
+		r0, err := bpf.Interpret(prog, bpf.RunConfig{Mem: mem, Helpers: bpf.KernelHelpers(), Object: obj})
+		require.NoError(t, err)
+		want = append(want, fmt.Sprintf("r0 %016x ctx %x", r0, mem))
+	}
+	out, err := exec.Command(qemu, args...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, strings.Join(want, "\n")+"\n", string(out))
+}
