@@ -68,6 +68,8 @@ const MaxLevel = 2
 var passTable = []*Pass{
 	{Name: "legalize64", MinLevel: 0, Run: legalize64Pass, RemovesI64: true,
 		Doc: "split every 64-bit value into 32-bit halves (dec64 style)"},
+	{Name: "simplify", MinLevel: 1, Run: simplifyPass,
+		Doc: "fold constants and identities, and the high-word work known bits prove unneeded"},
 	{Name: "deadcode", MinLevel: 1, Run: deadcodePass,
 		Doc: "fold constant branches, remove unreachable blocks and dead values"},
 	{Name: "splitcrit", MinLevel: 0, Run: splitcritPass,
@@ -88,6 +90,10 @@ type constraint struct {
 var passOrder = []constraint{
 	{"legalize64", "deadcode",
 		"deadcode sweeps the halves legalize64 leaves unused and folds branches on the constants it exposes"},
+	{"legalize64", "simplify",
+		"simplify works on i32 values: its high-word rules need the halves legalize64 makes"},
+	{"simplify", "deadcode",
+		"deadcode folds the branches simplify decides and removes the phi cycles and blocks it leaves dead"},
 	{anyPass, "splitcrit",
 		"splitcrit must run last: the backend places phi moves on edges, and a later CFG change could create critical edges again"},
 }

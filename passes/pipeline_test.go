@@ -39,8 +39,8 @@ func TestSelectLevels(t *testing.T) {
 		return passNames(list)
 	}
 	assert.Equal(t, []string{"legalize64", "splitcrit"}, names(0))
-	assert.Equal(t, []string{"legalize64", "deadcode", "splitcrit"}, names(1))
-	assert.Equal(t, []string{"legalize64", "deadcode", "splitcrit"}, names(2))
+	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "splitcrit"}, names(1))
+	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "splitcrit"}, names(2))
 	for _, bad := range []int{-1, MaxLevel + 1} {
 		_, err := Select(bad, nil)
 		assert.ErrorContains(t, err, "out of range")
@@ -74,16 +74,19 @@ func TestRunReportAndDump(t *testing.T) {
 	var dump bytes.Buffer
 	rep, err := Run(f, 1, &Config{VerifyEach: true, DumpAfter: "legalize64,splitcrit", Dump: &dump})
 	require.NoError(t, err)
-	require.Len(t, rep.Passes, 3)
+	require.Len(t, rep.Passes, 4)
 	leg := rep.Passes[0]
 	assert.Equal(t, "legalize64", leg.Pass)
 	assert.Equal(t, 4, leg.ValuesBefore)
 	assert.Equal(t, 2, leg.Stats["values split"], "the ZeroExt32to64 and the phi")
-	dc := rep.Passes[1]
+	simp := rep.Passes[1]
+	assert.Equal(t, "simplify", simp.Pass)
+	assert.Equal(t, 2, simp.Stats["values forwarded"], "both half-phis have one distinct argument")
+	dc := rep.Passes[2]
 	assert.Equal(t, 1, dc.Stats["branches folded"])
-	assert.Equal(t, 2, dc.Stats["phis removed"], "both half-phis lost their b0 edge")
+	assert.Zero(t, dc.Stats["phis removed"], "simplify already forwarded them")
 	assert.Equal(t, 3, dc.BlocksAfter, "no block is unreachable, and blocks are not merged")
-	assert.Empty(t, rep.Passes[2].Stats, "folding removed the only critical edge, b0 -> b2")
+	assert.Empty(t, rep.Passes[3].Stats, "folding removed the only critical edge, b0 -> b2")
 	assert.Contains(t, rep.String(), "p deadcode")
 
 	out := dump.String()
