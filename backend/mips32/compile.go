@@ -257,6 +257,7 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 			return nil, Stats{}, fmt.Errorf("%s: %w", f.Name, err)
 		}
 	}
+	insts = fillDelaySlots(insts)
 	st := Stats{VirtualRegs: int(m.nextV - FirstVirtual), SpillSlots: a.numSlots, FrameSize: fr.size,
 		CalleeSavedUsed: len(a.usedCalleeSaved)}
 	for _, it := range a.intervals {
