@@ -12,8 +12,8 @@
 //     by its Kind (Jump, If, Ret) with its Controls and Succs.
 //   - A Value is one SSA definition: Op, Type, Args, AuxInt, Sym, Align.
 //   - Memory is ordered by the order of values within a block: ops whose
-//     OpInfo says ReadsMem or HasSideEffect are never reordered against ones
-//     with HasSideEffect, nor removed when they have side effects.
+//     OpInfo says ReadsMem or SideEffect are never reordered against ones
+//     with SideEffect, nor removed when they have side effects.
 //   - 64-bit values (I64) exist until the legalize64 pass splits them, the
 //     dec64 way, into Int64Make(hi, lo) pairs of I32 values.
 package ir
