@@ -27,4 +27,5 @@ fi
 
 go vet ./...
 go test -count=1 ./...
-go run ./cmd/bpfopt conformance
+go run ./cmd/bpfopt conformance                 # in-process simulator
+go run ./cmd/bpfopt conformance --engine=qemu   # qemu-user

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
 	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
 	"github.com/bpfopt/bpfopt/internal/conformance"
 )
@@ -17,14 +16,11 @@ func cmdConformance(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
-	engine := fs.String("engine", "qemu", "execution engine: qemu")
+	engine := fs.String("engine", "sim", "execution engine: sim or qemu")
 	verbose := fs.Bool("v", false, "print every test's outcome")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return &exitError{2, err}
-	}
-	if *engine != "qemu" {
-		return &exitError{2, fmt.Errorf("unknown engine %q (available: qemu)", *engine)}
 	}
 	dir := conformance.Dir()
 	if len(pos) == 1 {
@@ -40,11 +36,10 @@ func cmdConformance(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	e, err := qemu.Start(qemu.Options{Target: opts.Target, Procs: runtime.GOMAXPROCS(0)})
+	e, err := pipeline.NewEngine(*engine, opts.Target)
 	if err != nil {
-		return err
+		return &exitError{2, err}
 	}
-	defer e.Close()
 	outcomes := make([]pipeline.Outcome, len(tests))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))

@@ -47,9 +47,17 @@ func exitCode(err error) int {
 
 func TestRunPrintsR0(t *testing.T) {
 	needTool(t, "qemu-mipsel", "qemu-user")
-	out, _, err := runCLI("run", "--mem-hex", ipv4TCPFrame, example)
+	for _, engine := range []string{"sim", "qemu"} {
+		out, _, err := runCLI("run", "--engine="+engine, "--mem-hex", ipv4TCPFrame, example)
+		require.NoError(t, err, engine)
+		require.Equal(t, "0x6\n", out, engine)
+	}
+	out, stderr, err := runCLI("run", "--stats", "--mem-hex", ipv4TCPFrame, example)
 	require.NoError(t, err)
 	require.Equal(t, "0x6\n", out)
+	require.Regexp(t, `^dynamic_insns=[1-9][0-9]* cycles=[1-9][0-9]* `, stderr)
+	_, _, err = runCLI("run", "--engine=qemu", "--stats", example)
+	require.Equal(t, 2, exitCode(err))
 
 	out, _, err = runCLI("run", "--mem-hex", "00 11", example, "-O0")
 	require.NoError(t, err)
@@ -164,7 +172,7 @@ func TestRunELFObjectWithMapsAndSubprograms(t *testing.T) {
 	const obj = "../../frontend/bpf/testdata/progs_el.o"
 	for prog, want := range map[string]string{"pure": "0x51\n", "counted": "0x5\n"} {
 		for _, level := range []string{"-O0", "-O2"} {
-			out, _, err := runCLI("run", "--prog", prog, level, obj)
+			out, _, err := runCLI("run", "--engine=qemu", "--prog", prog, level, obj)
 			require.NoError(t, err, "%s %s", prog, level)
 			require.Equal(t, want, out, "%s %s", prog, level)
 		}

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
+	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -16,7 +16,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
-	engine := fs.String("engine", "qemu", "execution engine: qemu")
+	engine := fs.String("engine", "sim", "execution engine: sim (in-process simulator) or qemu (qemu-user; needed for maps and kernel helpers)")
+	stats := fs.Bool("stats", false, "print dynamic_insns=N cycles=M (and more counts) to stderr; sim engine only")
 	memFile := fs.String("mem", "", "file whose bytes are the program's memory (r1 points to a copy, r2 = its length)")
 	memHex := fs.String("mem-hex", "", "the program's memory as hex bytes (spaces allowed)")
 	dumpMem := fs.Bool("dump-mem", false, "print the final memory as hex bytes on a second line")
@@ -27,9 +28,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return &exitError{2, fmt.Errorf("run takes exactly one INPUT, got %d", len(pos))}
-	}
-	if *engine != "qemu" {
-		return &exitError{2, fmt.Errorf("unknown engine %q (available: qemu)", *engine)}
 	}
 	mem, err := readMem(*memFile, *memHex)
 	if err != nil {
@@ -43,15 +41,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e, err := qemu.Start(qemu.Options{Target: opts.Target, Procs: 1})
+	if *stats && *engine != "sim" {
+		return &exitError{2, fmt.Errorf("--stats needs --engine=sim")}
+	}
+	e, err := pipeline.NewEngine(*engine, opts.Target)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	entry, _ := res.Module.Entry(name)
+	out, err := e.Run(res.Module, entry, mem)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	blob, relocs, syms := res.Module.Image()
-	out, err := e.RunModule(blob, relocs, syms, syms[name], mem)
-	if err != nil {
-		return err
+	if *stats {
+		s := out.Stats
+		fmt.Fprintf(stderr, "dynamic_insns=%d cycles=%d stalls=%d loads=%d stores=%d branches=%d taken_branches=%d calls=%d\n",
+			s.Insns, s.Cycles, s.Stalls, s.Loads, s.Stores, s.Branches, s.TakenBranches, s.Calls)
 	}
 	if out.Fault != nil {
 		return &exitError{3, fmt.Errorf("%s: runtime fault: %v", pos[0], out.Fault)}

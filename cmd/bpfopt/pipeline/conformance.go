@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
 	"github.com/bpfopt/bpfopt/internal/conformance"
 )
@@ -39,7 +38,7 @@ var ConformanceHelpers = bpf.LiftOptions{
 
 // RunConformanceTest compiles one test's program, runs it on the engine
 // with the test's memory, and compares r0 (or the expected error).
-func RunConformanceTest(t *conformance.Test, e *qemu.Engine, opts Options) Outcome {
+func RunConformanceTest(t *conformance.Test, e Engine, opts Options) Outcome {
 	out := func(v Verdict, format string, args ...any) Outcome {
 		return Outcome{Test: t, Verdict: v, Detail: fmt.Sprintf(format, args...)}
 	}
@@ -61,7 +60,7 @@ func RunConformanceTest(t *conformance.Test, e *qemu.Engine, opts Options) Outco
 		}
 		return out(Fail, "compile: %v", err)
 	}
-	r, err := e.Run(res.Module.Code, res.Module.Relocs, res.Module.Funcs[0].Offset, t.Mem)
+	r, err := e.Run(res.Module, res.Module.Funcs[0].Offset, t.Mem)
 	if err != nil {
 		return out(Fail, "engine: %v", err)
 	}

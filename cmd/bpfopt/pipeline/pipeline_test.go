@@ -30,31 +30,46 @@ func engine(tb testing.TB, t mips32.Target) *qemu.Engine {
 	return e
 }
 
+// namedEngine is engine for any engine name.
+func namedEngine(tb testing.TB, name string, t mips32.Target) Engine {
+	tb.Helper()
+	if name == "qemu" {
+		return qemuEngine{engine(tb, t)}
+	}
+	e, err := NewEngine(name, t)
+	require.NoError(tb, err)
+	return e
+}
+
+// TestConformanceOnQemu runs the suite on both engines (the name is kept
+// for docs and habits).
 func TestConformanceOnQemu(t *testing.T) {
 	tests, err := conformance.LoadDir(conformance.Dir())
 	require.NoError(t, err)
 	require.Greater(t, len(tests), 300, "conformance suite not found or incomplete")
 	for _, level := range []int{0, 2} {
 		for _, rev := range []mips32.Revision{mips32.R2, mips32.R1} {
-			target := mips32.Target{Rev: rev}
-			t.Run(fmt.Sprintf("O%d/%s", level, target), func(t *testing.T) {
-				e := engine(t, target)
-				outcomes := make([]Outcome, len(tests))
-				var wg sync.WaitGroup
-				for i, tc := range tests {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						outcomes[i] = RunConformanceTest(tc, e, Options{Target: target, OptLevel: level, VerifyEach: true, CheckAllocation: true})
-					}()
-				}
-				wg.Wait()
-				summary, pass, fail, skip := Summary(outcomes)
-				t.Log(summary)
-				require.Zero(t, fail, summary)
-				require.Zero(t, skip, summary)
-				require.Equal(t, len(tests), pass)
-			})
+			for _, eng := range Engines {
+				target := mips32.Target{Rev: rev}
+				t.Run(fmt.Sprintf("%s/O%d/%s", eng, level, target), func(t *testing.T) {
+					e := namedEngine(t, eng, target)
+					outcomes := make([]Outcome, len(tests))
+					var wg sync.WaitGroup
+					for i, tc := range tests {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							outcomes[i] = RunConformanceTest(tc, e, Options{Target: target, OptLevel: level, VerifyEach: true, CheckAllocation: true})
+						}()
+					}
+					wg.Wait()
+					summary, pass, fail, skip := Summary(outcomes)
+					t.Log(summary)
+					require.Zero(t, fail, summary)
+					require.Zero(t, skip, summary)
+					require.Equal(t, len(tests), pass)
+				})
+			}
 		}
 	}
 }
