@@ -22,8 +22,9 @@ import (
 
 // The randomized differential test: programs from fuzz/progen run in the
 // reference interpreter (the oracle), in the IR interpreter before and
-// after the middle end, and as compiled MIPS code under qemu; r0 and the
-// final memory must agree everywhere.
+// after the middle end, and as compiled MIPS code under qemu and on the
+// simulator (the cross-validation of the two engines); r0 and the final
+// memory must agree everywhere.
 //
 // BPFOPT_DIFF_N sets the number of programs (default 300 per
 // configuration, which keeps CI quick; set thousands for a campaign), and
@@ -167,10 +168,28 @@ func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, 
 	if res.Fault != nil {
 		return report("compiled code faulted: %v", res.Fault)
 	}
+	asm := func() string {
+		var b bytes.Buffer
+		_ = mips32.FormatAsm(&b, "diff", fn.Assembled, target)
+		return b.String()
+	}
 	if msg := check("MIPS code on qemu", execution{res.R0, res.Mem}); msg != "" {
-		var asm bytes.Buffer
-		_ = mips32.FormatAsm(&asm, "diff", fn.Assembled, target)
-		return msg + "\n" + asm.String()
+		return msg + "\n" + asm()
+	}
+	// The simulator must agree with qemu on the same machine code.
+	s, err := NewEngine("sim", target)
+	if err != nil {
+		return report("sim engine: %v", err)
+	}
+	sr, err := s.Run(fn, 0, mem)
+	if err != nil {
+		return report("sim engine: %v", err)
+	}
+	if sr.Fault != nil {
+		return report("compiled code faulted on the simulator: %v\n%s", sr.Fault, asm())
+	}
+	if msg := check("MIPS code on the simulator", execution{sr.R0, sr.Mem}); msg != "" {
+		return msg + "\n" + asm()
 	}
 	return ""
 }
