@@ -1,0 +1,90 @@
+package campaign
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/bpfopt/bpfopt/frontend/bpf"
+	"github.com/bpfopt/bpfopt/fuzz/progen"
+)
+
+// InputOptions are the generator options fuzz inputs are read with: every
+// kind of instruction progen knows, a 64-byte memory block, bodies of up
+// to 64 instructions.
+var InputOptions = progen.Options{
+	MemSize:      64,
+	MaxInsns:     64,
+	AllowAtomics: true,
+	AllowV4:      true,
+	AllowDiv:     true,
+	Loops:        true,
+}
+
+// ProgramFromInput maps fuzzer bytes to a valid program and its input
+// memory, the one input format of the native fuzz targets and the go-fuzz
+// harnesses (so corpora carry over between them):
+//
+//	data[0]           k: the first k % (o.MemSize+1) bytes after it are memory
+//	data[1:1+k']      the memory's first bytes; the rest is a fixed pattern
+//	data[1+k':]       the generator's choices (progen.FromBytes)
+//
+// Any input, including none, gives a program and o.MemSize bytes.
+func ProgramFromInput(data []byte, o progen.Options) (*bpf.Program, []byte) {
+	mem := make([]byte, max(o.MemSize, 0))
+	for i := range mem {
+		// A pattern, not zeros: zero memory would hide wrong loads.
+		mem[i] = byte(i*0x9d + 0x5b)
+	}
+	rest := data
+	if len(data) > 0 {
+		k := int(data[0]) % (len(mem) + 1)
+		k = min(k, len(data)-1)
+		copy(mem, data[1:1+k])
+		rest = data[1+k:]
+	}
+	return progen.FromBytes(rest, o), mem
+}
+
+// CheckInput checks the program and memory that data describes under
+// InputOptions, with the step limit the generator guarantees.
+func CheckInput(data []byte, cfg *Config) *Finding {
+	p, mem := ProgramFromInput(data, InputOptions)
+	c := Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.MaxSteps == 0 {
+		c.MaxSteps = progen.StepBound(InputOptions)
+	}
+	return CheckProgram(p, mem, &c)
+}
+
+// goFuzzHeader opens the native fuzzer's corpus files.
+const goFuzzHeader = "go test fuzz v1\n"
+
+// ReadInputFile reads a fuzz input from a file in either engine's format:
+// a native corpus or failure file ("go test fuzz v1" and one []byte("...")
+// line, as in testdata/fuzz/<Target>/) or a go-fuzz corpus or crasher file
+// (the raw bytes).
+func ReadInputFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	text, ok := strings.CutPrefix(string(data), goFuzzHeader)
+	if !ok {
+		return data, nil
+	}
+	lit, ok := strings.CutPrefix(strings.TrimSpace(text), "[]byte(")
+	lit, ok2 := strings.CutSuffix(lit, ")")
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("%s: want one []byte(...) value after %q", path, strings.TrimSpace(goFuzzHeader))
+	}
+	s, err := strconv.Unquote(lit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad []byte literal: %v", path, err)
+	}
+	return []byte(s), nil
+}
