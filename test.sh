@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs the Debian packages the
 # tests need, then runs every Go test and the BPF conformance suite
-# through `bpfopt conformance` (compiled code executed under qemu-mipsel).
+# through `bpfopt conformance` (compiled code executed under qemu-mipsel),
+# and a short run of every fuzz target (fuzz/ci.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,3 +30,4 @@ go vet ./...
 go test -count=1 ./...
 go run ./cmd/bpfopt conformance                 # in-process simulator
 go run ./cmd/bpfopt conformance --engine=qemu   # qemu-user
+bash fuzz/ci.sh                                 # each fuzz target briefly, go-fuzz harnesses on their seeds

@@ -5,6 +5,8 @@
 //	bpfopt compile [-o OUT] [-S] [--march=mips32r2] [-EL] [--entry NAME] [--prog NAME] [-O0|-O1|-O2] INPUT
 //	bpfopt run [--engine=qemu] [--march=...] [--mem FILE] [--mem-hex HEX] [--dump-mem] INPUT
 //	bpfopt conformance [--engine=qemu] [-O0|-O1|-O2] [DIR]
+//	bpfopt bench [-o FILE] [--filter REGEX] [DIR]
+//	bpfopt reduce [-O0] [-O2] [--march=mips32r2,mips32] [--engine=qemu] [-o NAME.data] INPUT
 //
 // See docs/cli.md.
 package main
@@ -48,6 +50,8 @@ commands:
   compile      compile eBPF to a MIPS32 ELF object (or assembly with -S)
   run          compile and execute on MIPS32 (qemu-user), print r0
   conformance  run the BPF conformance suite through compile and run
+  bench        measure code size and executed instructions against GCC (Markdown table)
+  reduce       shrink a program the fuzz oracles disagree on; write a regression test
   help         show this text
 
 INPUT is an ELF object (clang -target bpf), assembly text (.s, .asm) or raw
@@ -67,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdRun(args[1:], stdout, stderr)
 	case "conformance":
 		return cmdConformance(args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
+	case "reduce":
+		return cmdReduce(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

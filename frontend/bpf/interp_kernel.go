@@ -3,6 +3,8 @@ package bpf
 import (
 	"errors"
 	"fmt"
+
+	"github.com/bpfopt/bpfopt/internal/bpfrt"
 )
 
 // The kernel helper set of the reference interpreter: Linux's helper IDs
@@ -11,7 +13,7 @@ import (
 // and a run of the compiled code agree exactly. Their state (the clock,
 // the random generator, the tail-call count) is reset for every run.
 //
-//	1  map_lookup_elem(map, key)              see interp_maps.go
+//	1  map_lookup_elem(map, key)              package internal/bpfrt, maps.go
 //	2  map_update_elem(map, key, value, flags)
 //	3  map_delete_elem(map, key)
 //	5  ktime_get_ns()          the n-th call of a run returns n * 1000
@@ -32,50 +34,34 @@ import (
 // Kernel helper IDs the interpreter implements (Linux's numbering; a test
 // checks them against the names in helpers.go).
 const (
-	KernelMapLookupElem     = 1
-	KernelMapUpdateElem     = 2
-	KernelMapDeleteElem     = 3
-	KernelKtimeGetNs        = 5
-	KernelGetPrandomU32     = 7
-	KernelGetSmpProcessorID = 8
-	KernelTailCall          = 12
+	KernelMapLookupElem     = bpfrt.MapLookupElem
+	KernelMapUpdateElem     = bpfrt.MapUpdateElem
+	KernelMapDeleteElem     = bpfrt.MapDeleteElem
+	KernelKtimeGetNs        = bpfrt.KtimeGetNs
+	KernelGetPrandomU32     = bpfrt.GetPrandomU32
+	KernelGetSmpProcessorID = bpfrt.GetSmpProcessorID
+	KernelTailCall          = bpfrt.TailCall
 )
 
 // PrandomSeed is the state of get_prandom_u32's generator at the start of
 // every run.
-const PrandomSeed uint32 = 2463534242
+const PrandomSeed = bpfrt.PrandomSeed
 
 // kernelState is the kernel helpers' per-run state.
 type kernelState struct {
-	ktime     uint64
-	prandom   uint32
+	bpfrt.Kernel
 	tailCalls int
 }
 
-func newKernelState() kernelState { return kernelState{prandom: PrandomSeed} }
+func newKernelState() kernelState { return kernelState{Kernel: bpfrt.NewKernel()} }
 
-// KernelHelpers returns the kernel helper set (see the Kernel* constants).
-// Map helpers and tail calls need RunConfig.Object.
+// KernelHelpers returns the kernel helper set (see the Kernel* constants;
+// all but the tail call are package internal/bpfrt's). Map helpers and
+// tail calls need RunConfig.Object.
 func KernelHelpers() map[int32]Helper {
-	return map[int32]Helper{
-		KernelMapLookupElem: mapLookup,
-		KernelMapUpdateElem: mapUpdate,
-		KernelMapDeleteElem: mapDelete,
-		KernelKtimeGetNs: func(vm *VM, _ [5]uint64) (uint64, error) {
-			vm.kernel.ktime += 1000
-			return vm.kernel.ktime, nil
-		},
-		KernelGetPrandomU32: func(vm *VM, _ [5]uint64) (uint64, error) {
-			x := vm.kernel.prandom
-			x ^= x << 13
-			x ^= x >> 17
-			x ^= x << 5
-			vm.kernel.prandom = x
-			return uint64(x), nil
-		},
-		KernelGetSmpProcessorID: func(*VM, [5]uint64) (uint64, error) { return 0, nil },
-		KernelTailCall:          tailCallHelper,
-	}
+	t := runtimeHelpers(bpfrt.KernelHelpers)
+	t[KernelTailCall] = tailCallHelper
+	return t
 }
 
 // tailCall, returned by the tail-call helper, makes the VM switch to prog.
@@ -94,20 +80,22 @@ func tailCallHelper(vm *VM, a [5]uint64) (uint64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("0x%x is not a map", a[1])
 	}
-	if m.spec.Type != MapTypeProgArray { // the runtime finds no target
-		return vm.regs[R0], nil
+	if m.spec.Type == MapTypeProgArray {
+		if err := vm.objects.open(m); err != nil {
+			return 0, err
+		}
 	}
-	if err := vm.objects.setUp(m); err != nil {
+	slot, err := m.m.TailTarget(a[2])
+	if err != nil {
 		return 0, err
 	}
-	idx := uint32(a[2])
-	name, ok := m.progs[idx]
-	if !ok || idx >= m.spec.MaxEntries || vm.kernel.tailCalls >= MaxTailCalls {
-		return vm.regs[R0], nil
+	if slot == 0 || vm.kernel.tailCalls >= MaxTailCalls {
+		return vm.regs[R0], nil // the runtime finds no target: r0 unchanged
 	}
+	name := vm.objects.progNames[slot-1]
 	prog := vm.objects.progs[name]
 	if prog == nil {
-		return 0, fmt.Errorf("map %s: slot %d names program %q, which the object does not have", m.spec.Symbol, idx, name)
+		return 0, fmt.Errorf("map %s: slot %d names program %q, which the object does not have", m.spec.Symbol, uint32(a[2]), name)
 	}
 	if err := prog.Validate(); err != nil {
 		return 0, fmt.Errorf("tail call target %s: %w", name, err)

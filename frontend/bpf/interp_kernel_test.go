@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfopt/bpfopt/internal/bpfrt"
 )
 
 // The kernel helper set. Expected values come from the definitions in
@@ -19,6 +21,12 @@ func TestKernelHelperIDs(t *testing.T) {
 		KernelTailCall: "bpf_tail_call",
 	} {
 		require.Equal(t, name, KernelHelperName(id), "helper %d", id)
+	}
+	// The runtime's helper table (internal/bpfrt) agrees with helpers.go on
+	// names and argument counts.
+	for _, h := range bpfrt.KernelHelpers {
+		require.Equal(t, KernelHelperName(h.ID), "bpf_"+h.Name, "helper %d", h.ID)
+		require.Equal(t, KernelHelperArgs(h.ID), h.Args, "helper %d", h.ID)
 	}
 }
 

@@ -1,14 +1,20 @@
 package bpf
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/bpfopt/bpfopt/internal/bpfrt"
 )
 
 // Maps and data sections in the reference interpreter, mirroring bpfopt's
 // runtime (backend/mips32/qemu/runner/maps.c) result for result, so that
 // the two can be compared run for run; where the runtime follows Linux,
-// so does this.
+// so does this. What the map helpers do (results, errno values, flags,
+// element reuse, geometry rules) is package internal/bpfrt's, shared with
+// the simulator's runtime; this file gives bpfrt the interpreter's memory:
+// handles, regions and the placement of map storage.
 //
 // Memory. With RunConfig.Object set, every run starts from the object's
 // initial state (nothing carries over between runs). Each data section
@@ -56,22 +62,11 @@ type dataRegion struct {
 type runMap struct {
 	spec   *MapSpec
 	handle uint64
-	open   bool // storage set up (at first use)
-	// data is a section's bytes or an array map's values (stride
-	// valueStride), at addr.
+	// data and addr are a section's bytes and their address.
 	data []byte
 	addr uint64
-	// hash holds a hash map's elements by key bytes; free the deleted
-	// elements, the last deleted last.
-	hash map[string]*hashElem
-	free []*hashElem
-	// progs is a program array's contents: a program name per slot.
-	progs map[uint32]string
-}
-
-type hashElem struct {
-	value []byte
-	addr  uint64
+	// m is a map's state (nil for a section); its storage is interpStorage.
+	m *bpfrt.Map
 }
 
 // objectMemory is the state of an Object during one run.
@@ -81,17 +76,14 @@ type objectMemory struct {
 	regions  []dataRegion // sorted by base
 	next     uint64       // next free address
 	progs    map[string]*Program
+	// progNames are the programs program arrays hold: slot value i+1 is
+	// progNames[i] (bpfrt keeps slots as numbers, 0 = empty).
+	progNames []string
 }
 
-// Limits of map geometry (the runtime's, from Linux).
-const (
-	maxHashKeySize = 512
-	maxMapStorage  = 1 << 28 // bytes of one map's storage the interpreter allocates
-)
-
-// valueStride is the distance between an array map's values: the value
-// size rounded up to 8, as in Linux.
-func valueStride(m *MapSpec) uint64 { return (uint64(m.ValueSize) + 7) &^ 7 }
+// maxMapStorage bounds the bytes of one map's storage the interpreter
+// allocates.
+const maxMapStorage = 1 << 28
 
 // newObjectMemory lays out obj's sections for a run; maps are set up at
 // their first use.
@@ -105,7 +97,8 @@ func newObjectMemory(obj *Object) *objectMemory {
 		if spec.Section {
 			m.data = append([]byte(nil), spec.Data...)
 			m.addr = om.alloc(m.data)
-			m.open = true
+		} else {
+			m.m = bpfrt.NewMap(mapDef(spec), &interpStorage{om: om, spec: spec})
 		}
 		om.maps = append(om.maps, m)
 		om.bySymbol[spec.Symbol] = m
@@ -131,64 +124,81 @@ func (om *objectMemory) find(addr, n uint64) []byte {
 	return within(r.data, r.base, addr, n)
 }
 
-// setUp checks a map's geometry and creates its storage (see the file
-// comment).
-func (om *objectMemory) setUp(m *runMap) error {
-	if m.open {
-		return nil
+func mapDef(spec *MapSpec) bpfrt.Def {
+	return bpfrt.Def{Type: spec.Type, KeySize: spec.KeySize, ValueSize: spec.ValueSize, MaxEntries: spec.MaxEntries}
+}
+
+// open sets m's storage up at its first use (see the file comment).
+func (om *objectMemory) open(m *runMap) error {
+	if err := m.m.Open(); err != nil {
+		return fmt.Errorf("map %s: %w", m.spec.Symbol, err)
 	}
-	spec := m.spec
-	var kind string
-	var key, value uint32 // required sizes, 0 for a range
+	return nil
+}
+
+// interpStorage places a map's storage in the interpreter's regions: an
+// array's values in one region, each hash element's value in its own.
+type interpStorage struct {
+	om    *objectMemory
+	spec  *MapSpec
+	elems []uint64 // hash element i's value address
+}
+
+func (s *interpStorage) Open() (uint64, map[uint32]uint64, error) {
+	spec := s.spec
 	switch spec.Type {
 	case MapTypeArray:
-		kind, key = "array", 4
-	case MapTypeHash:
-		kind = "hash"
-	case MapTypeProgArray:
-		kind, key, value = "prog array", 4, 4
-	default:
-		return fmt.Errorf("map %s: unsupported type %d (the runtime has 1 hash, 2 array, 3 prog array)", spec.Symbol, spec.Type)
-	}
-	switch {
-	case spec.MaxEntries == 0:
-		return fmt.Errorf("map %s: %s max_entries 0 (must be at least 1)", spec.Symbol, kind)
-	case key != 0 && spec.KeySize != key:
-		return fmt.Errorf("map %s: %s key_size %d (must be %d)", spec.Symbol, kind, spec.KeySize, key)
-	case key == 0 && (spec.KeySize == 0 || spec.KeySize > maxHashKeySize):
-		return fmt.Errorf("map %s: %s key_size %d (must be 1..%d)", spec.Symbol, kind, spec.KeySize, maxHashKeySize)
-	case value != 0 && spec.ValueSize != value:
-		return fmt.Errorf("map %s: %s value_size %d (must be %d)", spec.Symbol, kind, spec.ValueSize, value)
-	case spec.ValueSize == 0:
-		return fmt.Errorf("map %s: %s value_size 0 (must be at least 1)", spec.Symbol, kind)
-	}
-	switch spec.Type {
-	case MapTypeArray:
-		size := valueStride(spec) * uint64(spec.MaxEntries)
-		if size > maxMapStorage {
-			return fmt.Errorf("map %s: %d values of %d bytes are too large for the interpreter", spec.Symbol, spec.MaxEntries, spec.ValueSize)
+		stride := mapDef(spec).ValueStride()
+		if stride*uint64(spec.MaxEntries) > maxMapStorage {
+			return 0, nil, fmt.Errorf("%d values of %d bytes are too large for the interpreter", spec.MaxEntries, spec.ValueSize)
 		}
-		m.data = make([]byte, size)
+		data := make([]byte, stride*uint64(spec.MaxEntries))
 		for k, v := range spec.Values {
 			if k >= spec.MaxEntries || uint32(len(v)) > spec.ValueSize {
-				return fmt.Errorf("map %s: initial value for index %d does not fit", spec.Symbol, k)
+				return 0, nil, fmt.Errorf("initial value for index %d does not fit", k)
 			}
-			copy(m.data[uint64(k)*valueStride(spec):], v)
+			copy(data[uint64(k)*stride:], v)
 		}
-		m.addr = om.alloc(m.data)
-	case MapTypeHash:
-		m.hash = map[string]*hashElem{}
+		return s.om.alloc(data), nil, nil
 	case MapTypeProgArray:
-		m.progs = map[uint32]string{}
+		slots := map[uint32]uint64{}
 		for k, name := range spec.Programs {
 			if k >= spec.MaxEntries {
-				return fmt.Errorf("map %s: initial slot %d beyond max_entries %d", spec.Symbol, k, spec.MaxEntries)
+				return 0, nil, fmt.Errorf("initial slot %d beyond max_entries %d", k, spec.MaxEntries)
 			}
-			m.progs[k] = name
+			slots[k] = s.om.progSlot(name)
+		}
+		return 0, slots, nil
+	}
+	return 0, nil, nil
+}
+
+// HashValue gives each element a region of exactly value_size bytes, at
+// its first use; a reused element keeps its region.
+func (s *interpStorage) HashValue(i uint32) (uint64, error) {
+	if int(i) < len(s.elems) {
+		return s.elems[i], nil
+	}
+	addr := s.om.alloc(make([]byte, s.spec.ValueSize))
+	s.elems = append(s.elems, addr)
+	return addr, nil
+}
+
+// ProgSlot refuses: the value would be a program, which a program cannot
+// name to the interpreter.
+func (s *interpStorage) ProgSlot(bpfrt.Memory, uint64) (uint64, error) {
+	return 0, fmt.Errorf("map %s: setting a program array slot from a program is not supported", s.spec.Symbol)
+}
+
+// progSlot is the slot value that stands for the program called name.
+func (om *objectMemory) progSlot(name string) uint64 {
+	for i, n := range om.progNames {
+		if n == name {
+			return uint64(i) + 1
 		}
 	}
-	m.open = true
-	return nil
+	om.progNames = append(om.progNames, name)
+	return uint64(len(om.progNames))
 }
 
 // objectRegion is region's fallback for the object's memory.
@@ -212,12 +222,12 @@ func (vm *VM) handleMap(h uint64) *runMap {
 }
 
 // openMap returns the map whose handle is h, set up for use.
-func (vm *VM) openMap(h uint64) (*runMap, error) {
+func (vm *VM) openMap(h uint64) (*bpfrt.Map, error) {
 	m := vm.handleMap(h)
 	if m == nil {
 		return nil, fmt.Errorf("0x%x is not a map", h)
 	}
-	return m, vm.objects.setUp(m)
+	return m.m, vm.objects.open(m)
 }
 
 // pseudoLoad is the value of an lddw with a pseudo source: a map's handle
@@ -238,179 +248,38 @@ func (vm *VM) pseudoLoad(in Insn) (uint64, error) {
 		}
 		return m.handle, nil
 	case PseudoMapValue, PseudoMapIdxValue:
-		if !m.spec.Section && m.spec.Type != MapTypeArray {
-			return 0, vm.fail("lddw takes a value address of map %q, which is not an array or a data section", ref)
+		base := m.addr
+		if !m.spec.Section {
+			if m.spec.Type != MapTypeArray {
+				return 0, vm.fail("lddw takes a value address of map %q, which is not an array or a data section", ref)
+			}
+			if err := vm.objects.open(m); err != nil {
+				return 0, vm.fail("%v", err)
+			}
+			base = m.m.Values()
 		}
-		if err := vm.objects.setUp(m); err != nil {
-			return 0, vm.fail("%v", err)
-		}
-		return m.addr + uint64(int64(int32(in.Imm64>>32))), nil
+		return base + uint64(int64(int32(in.Imm64>>32))), nil
 	}
 	return 0, vm.fail("lddw with pseudo source %s (%d) is not supported", pseudoNames[in.Src], in.Src)
 }
 
-// Errno values the map helpers return, negated (Linux's numbering).
-const (
-	errnoENOENT = 2
-	errnoE2BIG  = 7
-	errnoEEXIST = 17
-	errnoEINVAL = 22
-)
+// helperEnv is the interpreter as bpfrt's helpers see it.
+type helperEnv struct{ *VM }
 
-// Update flags of bpf_map_update_elem.
-const (
-	mapUpdateAny     = 0 // BPF_ANY: create or replace
-	mapUpdateNoExist = 1 // BPF_NOEXIST: create only
-	mapUpdateExist   = 2 // BPF_EXIST: replace only
-)
+func (e helperEnv) Kernel() *bpfrt.Kernel                 { return &e.kernel.Kernel }
+func (e helperEnv) Map(handle uint64) (*bpfrt.Map, error) { return e.openMap(handle) }
 
-func negErrno(e int64) uint64 { return uint64(-e) }
-
-// mapKey reads the key at addr for m.
-func (vm *VM) mapKey(m *runMap, addr uint64) ([]byte, error) {
-	return vm.Bytes(addr, uint64(m.spec.KeySize))
-}
-
-// index reads an array or prog array key: a u32.
-func (vm *VM) index(addr uint64) (uint32, error) {
-	k, err := vm.Bytes(addr, 4)
-	if err != nil {
-		return 0, err
-	}
-	return vm.order.Uint32(k), nil
-}
-
-// mapLookup is bpf_map_lookup_elem(map, key): the address of the value,
-// or 0 when there is none (always for a prog array: Linux does not let
-// programs look them up).
-func mapLookup(vm *VM, a [5]uint64) (uint64, error) {
-	m, err := vm.openMap(a[0])
-	if err != nil {
-		return 0, err
-	}
-	switch m.spec.Type {
-	case MapTypeArray:
-		i, err := vm.index(a[1])
-		if err != nil || i >= m.spec.MaxEntries {
-			return 0, err
-		}
-		return m.addr + uint64(i)*valueStride(m.spec), nil
-	case MapTypeHash:
-		k, err := vm.mapKey(m, a[1])
-		if err != nil {
-			return 0, err
-		}
-		if e := m.hash[string(k)]; e != nil {
-			return e.addr, nil
+// runtimeHelpers adapts bpfrt's helpers to the interpreter's table.
+func runtimeHelpers(hs []bpfrt.Helper) map[int32]Helper {
+	t := make(map[int32]Helper, len(hs))
+	for _, h := range hs {
+		t[h.ID] = func(vm *VM, a [5]uint64) (uint64, error) {
+			r, err := h.Func(helperEnv{vm}, a)
+			if errors.Is(err, bpfrt.ErrStop) {
+				return r, ErrStop
+			}
+			return r, err
 		}
 	}
-	return 0, nil
-}
-
-// mapUpdate is bpf_map_update_elem(map, key, value, flags): 0 or a
-// negative errno. A prog array slot cannot be set from here: its value
-// would be a program, which the interpreter cannot name.
-func mapUpdate(vm *VM, a [5]uint64) (uint64, error) {
-	m, err := vm.openMap(a[0])
-	if err != nil {
-		return 0, err
-	}
-	flags := a[3]
-	if m.spec.Type == MapTypeProgArray && flags != mapUpdateAny || flags > mapUpdateExist {
-		return negErrno(errnoEINVAL), nil
-	}
-	if m.spec.Type == MapTypeHash {
-		return vm.hashUpdate(m, a[1], a[2], flags)
-	}
-	i, err := vm.index(a[1])
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case i >= m.spec.MaxEntries:
-		return negErrno(errnoE2BIG), nil
-	case m.spec.Type == MapTypeProgArray:
-		return 0, fmt.Errorf("map %s: setting a program array slot from a program is not supported", m.spec.Symbol)
-	case flags == mapUpdateNoExist: // every index of an array exists
-		return negErrno(errnoEEXIST), nil
-	}
-	val, err := vm.Bytes(a[2], uint64(m.spec.ValueSize))
-	if err != nil {
-		return 0, err
-	}
-	copy(m.data[uint64(i)*valueStride(m.spec):], val)
-	return 0, nil
-}
-
-func (vm *VM) hashUpdate(m *runMap, keyAddr, valAddr, flags uint64) (uint64, error) {
-	key, err := vm.mapKey(m, keyAddr)
-	if err != nil {
-		return 0, err
-	}
-	val := func() ([]byte, error) { return vm.Bytes(valAddr, uint64(m.spec.ValueSize)) }
-	e := m.hash[string(key)]
-	switch {
-	case e != nil && flags == mapUpdateNoExist:
-		return negErrno(errnoEEXIST), nil
-	case e != nil: // replaced in place: earlier lookups see the new value
-		v, err := val()
-		if err != nil {
-			return 0, err
-		}
-		copy(e.value, v)
-		return 0, nil
-	case flags == mapUpdateExist:
-		return negErrno(errnoENOENT), nil
-	case len(m.free) == 0 && uint32(len(m.hash)) >= m.spec.MaxEntries:
-		return negErrno(errnoE2BIG), nil
-	}
-	v, err := val()
-	if err != nil {
-		return 0, err
-	}
-	if n := len(m.free); n > 0 { // the last deleted element's memory
-		e, m.free = m.free[n-1], m.free[:n-1]
-	} else {
-		e = &hashElem{value: make([]byte, m.spec.ValueSize)}
-		e.addr = vm.objects.alloc(e.value)
-	}
-	copy(e.value, v)
-	m.hash[string(key)] = e
-	return 0, nil
-}
-
-// mapDelete is bpf_map_delete_elem(map, key): 0 or a negative errno.
-func mapDelete(vm *VM, a [5]uint64) (uint64, error) {
-	m, err := vm.openMap(a[0])
-	if err != nil {
-		return 0, err
-	}
-	switch m.spec.Type {
-	case MapTypeHash:
-		k, err := vm.mapKey(m, a[1])
-		if err != nil {
-			return 0, err
-		}
-		e := m.hash[string(k)]
-		if e == nil {
-			return negErrno(errnoENOENT), nil
-		}
-		delete(m.hash, string(k))
-		m.free = append(m.free, e)
-		return 0, nil
-	case MapTypeProgArray:
-		i, err := vm.index(a[1])
-		if err != nil {
-			return 0, err
-		}
-		if i >= m.spec.MaxEntries {
-			return negErrno(errnoE2BIG), nil
-		}
-		if _, ok := m.progs[i]; !ok {
-			return negErrno(errnoENOENT), nil
-		}
-		delete(m.progs, i)
-		return 0, nil
-	}
-	return negErrno(errnoEINVAL), nil // array elements cannot be deleted
+	return t
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bpfopt/bpfopt/backend/mips32"
 	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
+	"github.com/bpfopt/bpfopt/fuzz/campaign/campaigntest"
 	"github.com/bpfopt/bpfopt/fuzz/progen"
 	"github.com/bpfopt/bpfopt/ir"
 	"github.com/bpfopt/bpfopt/passes"
@@ -44,32 +45,6 @@ func mustAsm(t testing.TB, src string) *bpf.Program {
 	return p
 }
 
-// brokenXorPass is a planted miscompile: after legalize64 it turns every
-// 32-bit xor into an add.
-var brokenXorPass = &passes.Pass{Name: "xor-to-add", Run: func(f *ir.Func, _ *passes.Config) (passes.Stats, error) {
-	n := 0
-	for _, b := range f.Blocks {
-		for _, v := range b.Values {
-			if v.Op == ir.OpXor32 {
-				v.Op = ir.OpAdd32
-				n++
-			}
-		}
-	}
-	return passes.Stats{"broken": n}, nil
-}}
-
-// withPlantedPass runs legalize64, then extra, then the rest of -O2.
-func withPlantedPass(extra *passes.Pass) func(level int) ([]*passes.Pass, error) {
-	return func(level int) ([]*passes.Pass, error) {
-		list, err := passes.Select(level, nil)
-		if err != nil {
-			return nil, err
-		}
-		return append([]*passes.Pass{list[0], extra}, list[1:]...), nil
-	}
-}
-
 func TestCheckProgramAgreesOnGeneratedPrograms(t *testing.T) {
 	n := 150
 	if testing.Short() {
@@ -86,7 +61,7 @@ func TestCheckProgramAgreesOnGeneratedPrograms(t *testing.T) {
 
 func TestCheckProgramNamesThePlantedPass(t *testing.T) {
 	p := mustAsm(t, "mov %r0, 6\nxor %r0, 3\nexit")
-	f := CheckProgram(p, nil, &Config{Passes: withPlantedPass(brokenXorPass)})
+	f := CheckProgram(p, nil, &Config{Passes: campaigntest.WithPass(campaigntest.XorToAdd)})
 	require.NotNil(t, f)
 	require.Equal(t, StagePass, f.Stage)
 	require.Equal(t, "xor-to-add", f.Pass)
@@ -104,7 +79,7 @@ func TestCheckProgramNamesThePlantedPass(t *testing.T) {
 
 func TestCheckProgramRecoversFromPanickingPass(t *testing.T) {
 	boom := &passes.Pass{Name: "boom", Run: func(*ir.Func, *passes.Config) (passes.Stats, error) { panic("planted") }}
-	f := CheckProgram(mustAsm(t, "mov %r0, 1\nexit"), nil, &Config{Passes: withPlantedPass(boom)})
+	f := CheckProgram(mustAsm(t, "mov %r0, 1\nexit"), nil, &Config{Passes: campaigntest.WithPass(boom)})
 	require.NotNil(t, f)
 	require.Equal(t, "pass boom", f.Where())
 	require.Contains(t, f.Msg, "panic: planted")
@@ -120,7 +95,7 @@ func TestCheckProgramVerifiesBetweenPasses(t *testing.T) {
 		}
 		return nil, nil
 	}}
-	f := CheckProgram(mustAsm(t, "mov %r0, 1\nexit"), nil, &Config{Passes: withPlantedPass(breakIR)})
+	f := CheckProgram(mustAsm(t, "mov %r0, 1\nexit"), nil, &Config{Passes: campaigntest.WithPass(breakIR)})
 	require.NotNil(t, f)
 	require.Equal(t, "pass drop-ret", f.Where())
 	require.Contains(t, f.Msg, "verifier: ")

@@ -8,11 +8,10 @@ import (
 
 	"github.com/bpfopt/bpfopt/cmd/bpfopt/pipeline"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
-	"github.com/bpfopt/bpfopt/fuzz/progen"
 )
 
 // The native fuzz targets. Every input is read by ProgramFromInput (or,
-// for FuzzCompile, progen.FromBytes with larger programs), so any input is
+// for FuzzCompile, CompileProgramFromInput: larger programs), so any input is
 // a valid program and every failure is a compiler bug:
 //
 //	go test -run='^$' -fuzz='^FuzzDifferential$' -fuzztime=10m ./fuzz/campaign
@@ -35,22 +34,13 @@ func addSeeds(f *testing.F) {
 	}
 }
 
-// compileOptions are larger programs than the differential target's: a
-// compile is cheaper than four executions, and long bodies stress the
-// register allocator.
-var compileOptions = func() progen.Options {
-	o := InputOptions
-	o.MaxInsns = 400
-	return o
-}()
-
 // FuzzCompile: every generated program compiles at -O0 and -O2 for R1 and
 // R2 with the IR verifier after every pass and the register-allocation
 // checker on: never an error, never a panic.
 func FuzzCompile(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := progen.FromBytes(data, compileOptions)
+		p, _ := CompileProgramFromInput(data)
 		for _, level := range DefaultLevels {
 			for _, target := range DefaultTargets {
 				_, err := pipeline.Compile(p, "prog", pipeline.Options{

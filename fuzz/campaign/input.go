@@ -22,6 +22,34 @@ var InputOptions = progen.Options{
 	Loops:        true,
 }
 
+// CompileInputOptions are the generator options of the FuzzCompile
+// targets: InputOptions with bodies of up to 400 instructions (a compile
+// is cheaper than four executions, and long bodies stress the register
+// allocator). A FuzzCompile input is all generator choices, with no
+// memory prefix: progen.FromBytes(data, CompileInputOptions).
+var CompileInputOptions = func() progen.Options {
+	o := InputOptions
+	o.MaxInsns = 400
+	return o
+}()
+
+// CompileProgramFromInput maps a FuzzCompile input to its program and
+// the memory ProgramFromInput starts from, so that CheckProgram can run
+// it (for instance to reduce a compile failure).
+func CompileProgramFromInput(data []byte) (*bpf.Program, []byte) {
+	return progen.FromBytes(data, CompileInputOptions), inputMemory(CompileInputOptions.MemSize)
+}
+
+// inputMemory is the memory ProgramFromInput starts from: size bytes of a
+// fixed pattern, not zeros, because zero memory would hide wrong loads.
+func inputMemory(size int) []byte {
+	mem := make([]byte, max(size, 0))
+	for i := range mem {
+		mem[i] = byte(i*0x9d + 0x5b)
+	}
+	return mem
+}
+
 // ProgramFromInput maps fuzzer bytes to a valid program and its input
 // memory, the one input format of the native fuzz targets and the go-fuzz
 // harnesses (so corpora carry over between them):
@@ -32,11 +60,7 @@ var InputOptions = progen.Options{
 //
 // Any input, including none, gives a program and o.MemSize bytes.
 func ProgramFromInput(data []byte, o progen.Options) (*bpf.Program, []byte) {
-	mem := make([]byte, max(o.MemSize, 0))
-	for i := range mem {
-		// A pattern, not zeros: zero memory would hide wrong loads.
-		mem[i] = byte(i*0x9d + 0x5b)
-	}
+	mem := inputMemory(o.MemSize)
 	rest := data
 	if len(data) > 0 {
 		k := int(data[0]) % (len(mem) + 1)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/frontend/bpf"
+	"github.com/bpfopt/bpfopt/fuzz/campaign/campaigntest"
 	"github.com/bpfopt/bpfopt/fuzz/progen"
 	"github.com/bpfopt/bpfopt/internal/conformance"
 )
@@ -129,7 +130,7 @@ func TestReduceReturnsInputThatDoesNotFail(t *testing.T) {
 // generated program shows it, Reduce with SameFailure shrinks it,
 // WriteRegressionTest stores it, and the stored test reproduces it.
 func TestReducePlantedMiscompile(t *testing.T) {
-	cfg := &Config{Passes: withPlantedPass(brokenXorPass), MaxSteps: progen.StepBound(genOptions)}
+	cfg := &Config{Passes: campaigntest.WithPass(campaigntest.XorToAdd), MaxSteps: progen.StepBound(genOptions)}
 	var p *bpf.Program
 	var mem []byte
 	var f *Finding

@@ -14,12 +14,21 @@ import (
 )
 
 // SameFailure is the reduction predicate for a finding: it holds for a
-// program and memory on which the check that produced f (CheckProgram,
-// or CheckDeterminism for a determinism finding), narrowed to f's target
-// and level, still reports a finding with f's Key. cfg supplies the
+// program and memory on which Recheck reports a finding with f's Key.
+func SameFailure(f *Finding, cfg *Config) func(*bpf.Program, []byte) bool {
+	key := f.Key()
+	return func(p *bpf.Program, mem []byte) bool {
+		g := Recheck(f, cfg, p, mem)
+		return g != nil && g.Key() == key
+	}
+}
+
+// Recheck runs the check that produced f (CheckProgram, or
+// CheckDeterminism for a determinism finding), narrowed to f's target and
+// level, on p and mem, and returns its finding or nil. cfg supplies the
 // engine and step limit (nil: the defaults, with a step limit of 1<<21 so
 // that candidates that loop forever are rejected quickly).
-func SameFailure(f *Finding, cfg *Config) func(*bpf.Program, []byte) bool {
+func Recheck(f *Finding, cfg *Config, p *bpf.Program, mem []byte) *Finding {
 	c := Config{}
 	if cfg != nil {
 		c = *cfg
@@ -29,16 +38,10 @@ func SameFailure(f *Finding, cfg *Config) func(*bpf.Program, []byte) bool {
 	if c.MaxSteps == 0 {
 		c.MaxSteps = 1 << 21
 	}
-	key := f.Key()
-	return func(p *bpf.Program, mem []byte) bool {
-		var g *Finding
-		if f.Stage == StageDeterminism {
-			g = CheckDeterminism(p, &c)
-		} else {
-			g = CheckProgram(p, mem, &c)
-		}
-		return g != nil && g.Key() == key
+	if f.Stage == StageDeterminism {
+		return CheckDeterminism(p, &c)
 	}
+	return CheckProgram(p, mem, &c)
 }
 
 // RegressionDir is where fuzz findings become tests, relative to this

@@ -10,7 +10,6 @@ import (
 
 	"github.com/bpfopt/bpfopt/frontend/bpf"
 	"github.com/bpfopt/bpfopt/fuzz/campaign"
-	"github.com/bpfopt/bpfopt/fuzz/progen"
 )
 
 // Fuzz is the differential harness: reference interpreter, IR interpreter
@@ -37,9 +36,7 @@ func FuzzDeterminism(data []byte) int {
 // FuzzCompile: every generated program compiles at -O0 and -O2 for R1 and
 // R2 with the IR verifier and the allocation checker on.
 func FuzzCompile(data []byte) int {
-	o := campaign.InputOptions
-	o.MaxInsns = 400
-	p := progen.FromBytes(data, o)
+	p, _ := campaign.CompileProgramFromInput(data)
 	for _, level := range campaign.DefaultLevels {
 		for _, t := range campaign.DefaultTargets {
 			_, _, err := campaign.Compile(p, t, level, nil)

@@ -12,22 +12,36 @@
 // constants only: instruction words are decoded from the MIPS32 manuals
 // (decode.go), never with the backend's encoder tables, so that the
 // simulator does not share the encoder's mistakes. It imports ir for the
-// runtime functions' Go implementations. It knows nothing of eBPF.
+// runtime functions' Go implementations. It knows nothing of eBPF: the BPF
+// helpers and maps compiled code calls are externs (Options.Externs) that
+// package sim/runner, the Go twin of the qemu engine's C runner, supplies.
 //
 // # Address space
 //
-//	CodeBase    0x20000000  the code, fetch only (not readable as data)
-//	RuntimeBase 0x10000000  runtime routines, one per 16 bytes: a jump there
+//	CodeBase    0x20000000  the code, fetch only (not readable as data),
+//	                        then a module's data (RunModule), read/write
+//	HeapBase    0x10000000  the runtime heap: what externs allocated this run
+//	RuntimeBase 0x0f000000  runtime routines, one per 16 bytes: a jump there
 //	                        is a call served in Go
 //	ExitAddress 0x0ff00000  the return address the function is called with
 //	MemEnd      0x31000000  the memory block ends here (length rounded up to 8)
 //	StackTop    0x7fff0000  the stack region ends here (64 KiB by default)
 //
-// Only the memory block [MemAddr, MemAddr+len) and the stack are mapped for
-// loads and stores; an access elsewhere is an Unmapped fault (qemu maps
-// the block's padding to 8 bytes, the simulator does not), one within
+// Only the memory block [MemAddr, MemAddr+len), the stack, a module's data
+// and the allocated part of the heap are mapped for loads and stores; an
+// access elsewhere is an Unmapped fault (qemu maps the block's padding to
+// 8 bytes, and the rest of its heap, the simulator does not), one within
 // 1 MiB below the stack a StackOverflow. Stack words start out as an
-// address-dependent garbage pattern, not zero.
+// address-dependent garbage pattern, not zero. The code, data and heap
+// addresses are the qemu engine's, so that pointers agree.
+//
+// # Modules
+//
+// RunModule runs a module with data, laid out as the qemu engine lays one
+// out (mips32.Module.Image): the code at CodeBase, the data right after
+// it, relocations (anywhere in the image) resolved against the module's
+// symbols first, then the runtime routines. Every run starts from the
+// data as linked and with an empty heap.
 //
 // # Calling setup
 //
@@ -60,6 +74,12 @@
 // that changes from call to call, so that code relying on a caller-saved
 // register across a call fails. An Eval error is a RuntimeError fault (or
 // the memory fault it ran into); a *Stop ends the run as a return.
+//
+// An Eval's ir.Memory is an *Env: besides loads and stores it gives byte
+// views of the memory, allocations from the runtime heap (Env.Alloc, up
+// to Options.HeapSize) and the externs' per-run state (Env.RunState, made
+// by Options.NewRunState), which is how a runtime written in Go keeps maps
+// and clocks that start afresh every run.
 //
 // # Semantics of what the manual leaves open
 //

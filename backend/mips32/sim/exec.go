@@ -29,6 +29,7 @@ type cpu struct {
 	fault    *Fault
 	returned bool // the function returned (or a routine stopped it): r0 is valid
 	r0       uint64
+	runState any // the externs' (Env.RunState)
 }
 
 // Poison values for what the architecture leaves UNPREDICTABLE: HI and LO
@@ -48,7 +49,7 @@ func entryValue(i int) uint32 { return 0xca00_5afe | uint32(i)<<16 }
 func (c *cpu) start(pc, ctx, length uint32) {
 	c.ready = [numSlots]int64{}
 	c.llValid, c.llAddr, c.llVal = false, 0, 0
-	c.stats, c.fault, c.returned, c.r0 = Stats{}, nil, false, 0
+	c.stats, c.fault, c.returned, c.r0, c.runState = Stats{}, nil, false, 0, nil
 	c.r[0] = 0
 	for i := 1; i < 32; i++ {
 		c.r[i] = entryValue(i)

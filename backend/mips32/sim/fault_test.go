@@ -202,9 +202,9 @@ func TestBadInput(t *testing.T) {
 		{make([]byte, 8), nil, 2, nil, "entry offset 0x2 is not an instruction of the 8-byte code"},
 		{make([]byte, MaxCodeSize+4), nil, 0, nil, "exceeds the 67108864-byte code region"},
 		{nop4, nil, 0, make([]byte, 17<<20), "memory block of 17825792 bytes exceeds the 16777216-byte limit"},
-		{nop4, []mips32.Reloc{{Offset: 0, Type: mips32.RelocHi16, Sym: "bpf_nope"}}, 0, nil, `relocation 0 (R_MIPS_HI16) at code offset 0x0: unknown symbol "bpf_nope"`},
+		{nop4, []mips32.Reloc{{Offset: 0, Type: mips32.RelocHi16, Sym: "bpf_nope"}}, 0, nil, `relocation 0 (R_MIPS_HI16) at offset 0x0: unknown symbol "bpf_nope"`},
 		{nop4, []mips32.Reloc{{Offset: 0, Type: mips32.RelocHi16, Sym: "__udivdi3"}}, 0, nil, "no R_MIPS_LO16 of the same symbol follows it"},
-		{nop4, []mips32.Reloc{{Offset: 2, Type: mips32.Reloc32, Sym: "__udivdi3"}}, 0, nil, "outside the 4-byte code or unaligned"},
+		{nop4, []mips32.Reloc{{Offset: 2, Type: mips32.Reloc32, Sym: "__udivdi3"}}, 0, nil, "outside the 4-byte image or unaligned"},
 		{nop4, []mips32.Reloc{{Offset: 0, Type: 4, Sym: "__udivdi3"}}, 0, nil, "unsupported type 4"},
 	} {
 		_, err := m.Run(tc.code, tc.relocs, tc.entry, tc.mem)

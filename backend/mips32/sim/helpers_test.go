@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,11 +61,42 @@ func endianFlag(target mips32.Target) string {
 }
 
 // object is an assembled snippet: the .text bytes, its relocations in file
-// order, and the offsets of its labels.
+// order, and the offsets of its labels; and the same for .data, when the
+// snippet has one. A relocation against a section symbol (GNU as's way of
+// referring to a local label) names the section: ".text" or ".data".
 type object struct {
 	code   []byte
 	relocs []mips32.Reloc
 	labels map[string]uint32
+
+	data       []byte
+	dataRelocs []mips32.Reloc
+	dataLabels map[string]uint32
+}
+
+// module lays o out as the qemu engine's tests do: the code, then the data
+// 8-byte aligned (as mips32.Module.Image does); the labels of both and the
+// section symbols .text and .data are the module's symbols.
+func (o *object) module() *Module {
+	image := append([]byte(nil), o.code...)
+	for len(image)%8 != 0 {
+		image = append(image, 0)
+	}
+	base := uint32(len(image))
+	image = append(image, o.data...)
+	relocs := append([]mips32.Reloc(nil), o.relocs...)
+	for _, r := range o.dataRelocs {
+		r.Offset += base
+		relocs = append(relocs, r)
+	}
+	syms := map[string]uint32{".text": 0, ".data": base}
+	for name, off := range o.labels {
+		syms[name] = off
+	}
+	for name, off := range o.dataLabels {
+		syms[name] = base + off
+	}
+	return &Module{Image: image, CodeSize: uint32(len(o.code)), Relocs: relocs, Symbols: syms}
 }
 
 // assemble runs GNU as on src (".set noreorder" is prepended, so delay
@@ -86,35 +118,46 @@ func readObject(t testing.TB, path string) *object {
 	f, err := elf.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	text := f.Section(".text")
-	require.NotNil(t, text)
-	o := &object{labels: map[string]uint32{}}
-	o.code, err = text.Data()
+	o := &object{}
+	o.code, o.relocs, o.labels = readSection(t, f, ".text")
+	if f.Section(".data") != nil {
+		o.data, o.dataRelocs, o.dataLabels = readSection(t, f, ".data")
+	}
+	return o
+}
+
+// readSection returns a section's bytes, relocations and labels.
+func readSection(t testing.TB, f *elf.File, name string) ([]byte, []mips32.Reloc, map[string]uint32) {
+	t.Helper()
+	sec := f.Section(name)
+	require.NotNil(t, sec, name)
+	data, err := sec.Data()
 	require.NoError(t, err)
 	syms, err := f.Symbols()
 	require.NoError(t, err)
-	textIndex := -1
-	for i, s := range f.Sections {
-		if s == text {
-			textIndex = i
-		}
-	}
+	index := slices.Index(f.Sections, sec)
+	labels := map[string]uint32{}
 	for _, s := range syms {
-		if int(s.Section) == textIndex && s.Name != "" && elf.ST_TYPE(s.Info) != elf.STT_SECTION {
-			o.labels[s.Name] = uint32(s.Value)
+		if int(s.Section) == index && s.Name != "" && elf.ST_TYPE(s.Info) != elf.STT_SECTION {
+			labels[s.Name] = uint32(s.Value)
 		}
 	}
-	if rel := f.Section(".rel.text"); rel != nil {
-		data, err := rel.Data()
+	var relocs []mips32.Reloc
+	if rel := f.Section(".rel" + name); rel != nil {
+		raw, err := rel.Data()
 		require.NoError(t, err)
-		for i := 0; i+8 <= len(data); i += 8 {
-			off := f.ByteOrder.Uint32(data[i:])
-			info := f.ByteOrder.Uint32(data[i+4:])
+		for i := 0; i+8 <= len(raw); i += 8 {
+			off := f.ByteOrder.Uint32(raw[i:])
+			info := f.ByteOrder.Uint32(raw[i+4:])
 			sym := syms[info>>8-1] // Symbols omits the null symbol 0
-			o.relocs = append(o.relocs, mips32.Reloc{Offset: off, Type: mips32.RelocType(info & 0xff), Sym: sym.Name})
+			symName := sym.Name
+			if elf.ST_TYPE(sym.Info) == elf.STT_SECTION {
+				symName = f.Sections[sym.Section].Name
+			}
+			relocs = append(relocs, mips32.Reloc{Offset: off, Type: mips32.RelocType(info & 0xff), Sym: symName})
 		}
 	}
-	return o
+	return data, relocs, labels
 }
 
 // newMachine returns a simulator for target.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -25,8 +26,14 @@ type Options struct {
 	// ir (libgcc's and libatomic's), by symbol: BPF helpers, for example.
 	// They take precedence over ir's. Each needs an Eval; Params are I32
 	// or I64, Result I32, I64 or TypeVoid. An Eval that returns a *Stop
-	// (possibly wrapped) ends the run as if the function had returned.
+	// (possibly wrapped) ends the run as if the function had returned. Its
+	// ir.Memory is an *Env.
 	Externs map[string]*ir.RuntimeFunc
+	// NewRunState makes the Externs' state for one run (Env.RunState).
+	NewRunState func() any
+	// HeapSize bounds the runtime heap the Externs allocate from
+	// (Env.Alloc), in bytes; by default DefaultHeapSize.
+	HeapSize int
 }
 
 // DefaultMaxSteps bounds a run when Options.MaxSteps is 0.
@@ -62,6 +69,12 @@ func New(opts Options) (*Machine, error) {
 	}
 	if opts.StackSize == 0 {
 		opts.StackSize = DefaultStackSize
+	}
+	if opts.HeapSize == 0 {
+		opts.HeapSize = DefaultHeapSize
+	}
+	if opts.HeapSize < 0 || opts.HeapSize > MaxHeapSize {
+		return nil, fmt.Errorf("sim: heap size %d is not between 0 and %d", opts.HeapSize, MaxHeapSize)
 	}
 	if opts.StackSize < mips32.HomeAreaSize || opts.StackSize%mips32.StackAlign != 0 || opts.StackSize > MaxStackSize {
 		return nil, fmt.Errorf("sim: stack size %d is not a multiple of %d between %d and %d", opts.StackSize, mips32.StackAlign, mips32.HomeAreaSize, MaxStackSize)
@@ -131,12 +144,12 @@ type Stats struct {
 	RuntimeCalls            int64 // calls of runtime routines, served in Go
 }
 
-// program is linked, decoded code.
+// program is a linked, decoded module.
 type program struct {
-	code   []byte // as given to Run, with relocs: the cache key
-	relocs []mips32.Reloc
+	mod    Module   // as given to RunModule (copied): the cache key
 	syms   []symbol // the runtime routines relocs refer to
 	linked []byte
+	data   []byte // linked[CodeSize:]: every run starts from a copy
 	insts  []inst
 	bad    map[uint32]*badInst // by instruction index
 }
@@ -154,7 +167,33 @@ type symbol struct {
 // offset entry with ctx pointing to an 8-byte-aligned copy of mem and len =
 // len(mem), and returns the result, the final memory and statistics. An
 // error means bad input; a program's own faults are in Result.Fault.
-func (m *Machine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []byte) (res *Result, err error) {
+func (m *Machine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []byte) (*Result, error) {
+	if len(code) == 0 || len(code)%4 != 0 {
+		return nil, fmt.Errorf("sim: code size %d is not a positive multiple of 4", len(code))
+	}
+	return m.RunModule(&Module{Image: code, CodeSize: uint32(len(code)), Relocs: relocs}, entry, mem)
+}
+
+// Module is code with the data it refers to, laid out as the qemu engine's
+// RunModule lays a module's image out (backend/mips32.Module.Image): the
+// code at CodeBase, fetch only, then the data, mapped for loads and
+// stores. Every run starts from the data as linked.
+type Module struct {
+	// Image is the code, Image[:CodeSize], then the data.
+	Image    []byte
+	CodeSize uint32
+	// Relocs are the relocations anywhere in the image (R_MIPS_32 words of
+	// the data included). A symbol resolves to the module's own (Symbols)
+	// first, then to a runtime routine.
+	Relocs []mips32.Reloc
+	// Symbols are the module's symbols, as offsets into Image.
+	Symbols map[string]uint32
+}
+
+// RunModule is Run for a module with data: it links the module at
+// CodeBase, runs the function at byte offset entry of its code and
+// returns what Run returns.
+func (m *Machine) RunModule(mod *Module, entry uint32, mem []byte) (res *Result, err error) {
 	defer func() {
 		// The loop is written not to panic (uint8 register numbers index
 		// 256-entry arrays); this is the last line of "errors, never
@@ -163,19 +202,16 @@ func (m *Machine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []by
 			res, err = nil, fmt.Errorf("sim: internal error: %v", r)
 		}
 	}()
-	if len(code) == 0 || len(code)%4 != 0 {
-		return nil, fmt.Errorf("sim: code size %d is not a positive multiple of 4", len(code))
+	if err := mod.check(); err != nil {
+		return nil, err
 	}
-	if entry%4 != 0 || uint64(entry) >= uint64(len(code)) {
-		return nil, fmt.Errorf("sim: entry offset %#x is not an instruction of the %d-byte code", entry, len(code))
-	}
-	if len(code) > MaxCodeSize {
-		return nil, fmt.Errorf("sim: code of %d bytes exceeds the %d-byte code region", len(code), MaxCodeSize)
+	if entry%4 != 0 || entry >= mod.CodeSize {
+		return nil, fmt.Errorf("sim: entry offset %#x is not an instruction of the %d-byte code", entry, mod.CodeSize)
 	}
 	if len(mem) > MaxMemSize {
 		return nil, fmt.Errorf("sim: memory block of %d bytes exceeds the %d-byte limit", len(mem), MaxMemSize)
 	}
-	prog, err := m.program(code, relocs)
+	prog, err := m.program(mod)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +226,9 @@ func (m *Machine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []by
 	c.mem.dataBase = memAddr
 	c.mem.data = append(make([]byte, 0, len(mem)), mem...)
 	c.mem.dirty = uint32(len(c.mem.stack))
+	c.mem.modBase = CodeBase + prog.mod.CodeSize
+	c.mem.mod = append(c.mem.mod[:0], prog.data...)
+	c.mem.heap = c.mem.heap[:0]
 	c.start(CodeBase+entry, memAddr, uint32(len(mem)))
 	c.run()
 	res = &Result{Mem: c.mem.data, MemAddr: memAddr, Fault: c.fault, Stats: c.stats}
@@ -199,17 +238,35 @@ func (m *Machine) Run(code []byte, relocs []mips32.Reloc, entry uint32, mem []by
 
 	// Refill what the run wrote before the stack goes back to the pool.
 	copy(c.mem.stack[c.mem.dirty:], m.pristine[c.mem.dirty:])
-	c.prog, c.mem.data, c.fault = nil, nil, nil
+	c.prog, c.mem.data, c.fault, c.runState = nil, nil, nil, nil
 	m.cpus.Put(c)
 	return res, nil
 }
 
-// symbols resolves the symbols relocs name, giving each a slot in the
-// runtime page in the order of their names.
-func (m *Machine) symbols(relocs []mips32.Reloc) ([]symbol, error) {
+// check rejects a module the machine cannot load.
+func (mod *Module) check() error {
+	if mod.CodeSize == 0 || mod.CodeSize%4 != 0 || uint64(mod.CodeSize) > uint64(len(mod.Image)) {
+		return fmt.Errorf("sim: code size %d is not a positive multiple of 4 within the %d-byte image", mod.CodeSize, len(mod.Image))
+	}
+	if len(mod.Image) > MaxCodeSize {
+		return fmt.Errorf("sim: module of %d bytes exceeds the %d-byte code region", len(mod.Image), MaxCodeSize)
+	}
+	for name, off := range mod.Symbols {
+		if uint64(off) > uint64(len(mod.Image)) {
+			return fmt.Errorf("sim: module symbol %q at offset %#x lies outside the %d-byte module", name, off, len(mod.Image))
+		}
+	}
+	return nil
+}
+
+// symbols resolves the symbols relocs name that local does not define,
+// giving each a slot in the runtime page in the order of their names.
+func (m *Machine) symbols(relocs []mips32.Reloc, local map[string]uint32) ([]symbol, error) {
 	var names []string
 	for _, r := range relocs {
-		names = append(names, r.Sym)
+		if _, ok := local[r.Sym]; !ok {
+			names = append(names, r.Sym)
+		}
 	}
 	sort.Strings(names)
 	names = slices.Compact(names)
@@ -219,7 +276,7 @@ func (m *Machine) symbols(relocs []mips32.Reloc) ([]symbol, error) {
 		if fn == nil {
 			for j, r := range relocs {
 				if r.Sym == name {
-					return nil, fmt.Errorf("sim: relocation %d (%s) at code offset %#x: unknown symbol %q (the simulator serves the runtime functions of package ir and Options.Externs)", j, relocName(r.Type), r.Offset, name)
+					return nil, fmt.Errorf("sim: relocation %d (%s) at offset %#x: unknown symbol %q (the simulator serves the module's symbols, the runtime functions of package ir and Options.Externs)", j, relocName(r.Type), r.Offset, name)
 				}
 			}
 		}
@@ -241,7 +298,7 @@ func (m *Machine) lookup(name string) *ir.RuntimeFunc {
 // Symbols returns the addresses the runtime routines get in a run of code
 // with relocs: the routines relocs name, in the order of their names.
 func (m *Machine) Symbols(relocs []mips32.Reloc) (map[string]uint32, error) {
-	syms, err := m.symbols(relocs)
+	syms, err := m.symbols(relocs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -252,26 +309,36 @@ func (m *Machine) Symbols(relocs []mips32.Reloc) (map[string]uint32, error) {
 	return out, nil
 }
 
-// program links and decodes code, or reuses the last program when code
-// and relocs repeat (as in a benchmark or a fuzz campaign's re-runs).
-func (m *Machine) program(code []byte, relocs []mips32.Reloc) (*program, error) {
+// program links and decodes a module, or reuses the last program when
+// the module repeats (as in a benchmark or a fuzz campaign's re-runs).
+func (m *Machine) program(mod *Module) (*program, error) {
 	m.mu.Lock()
 	last := m.last
 	m.mu.Unlock()
-	if last != nil && bytes.Equal(last.code, code) && slices.Equal(last.relocs, relocs) {
+	if last != nil && last.mod.CodeSize == mod.CodeSize && bytes.Equal(last.mod.Image, mod.Image) &&
+		slices.Equal(last.mod.Relocs, mod.Relocs) && maps.Equal(last.mod.Symbols, mod.Symbols) {
 		return last, nil
 	}
-	syms, err := m.symbols(relocs)
+	syms, err := m.symbols(mod.Relocs, mod.Symbols)
 	if err != nil {
 		return nil, err
 	}
+	addr := make(map[string]uint32, len(syms)+len(mod.Symbols))
+	for _, s := range syms {
+		addr[s.name] = s.addr
+	}
+	for name, off := range mod.Symbols {
+		addr[name] = CodeBase + off
+	}
 	order := m.opts.Target.ByteOrder()
-	linked, err := link(code, relocs, syms, order)
+	linked, err := link(mod.Image, mod.Relocs, addr, order)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %v", err)
 	}
-	p := &program{code: slices.Clone(code), relocs: slices.Clone(relocs), syms: syms,
-		linked: linked, insts: make([]inst, len(linked)/4)}
+	p := &program{
+		mod:  Module{Image: slices.Clone(mod.Image), CodeSize: mod.CodeSize, Relocs: slices.Clone(mod.Relocs), Symbols: maps.Clone(mod.Symbols)},
+		syms: syms, linked: linked, data: linked[mod.CodeSize:], insts: make([]inst, mod.CodeSize/4),
+	}
 	for i := range p.insts {
 		var b *badInst
 		p.insts[i], b = m.dec.decode(order.Uint32(linked[4*i:]), CodeBase+uint32(4*i))
@@ -288,8 +355,8 @@ func (m *Machine) program(code []byte, relocs []mips32.Reloc) (*program, error) 
 	return p, nil
 }
 
-// link returns a copy of code with relocs applied, resolving symbols in
-// syms. Relocations are REL-style, as GNU as emits them for O32: the
+// link returns a copy of code with relocs applied, resolving symbols to
+// the addresses in addr. Relocations are REL-style, as GNU as emits them for O32: the
 // addend is what the instruction or word already holds.
 //
 //	R_MIPS_32:   word ← word + S
@@ -299,15 +366,11 @@ func (m *Machine) program(code []byte, relocs []mips32.Reloc) (*program, error) 
 // The +0x8000 in %hi is the carry: the paired addiu or load sign-extends
 // its 16-bit immediate. A HI16 pairs with the next LO16 of the same symbol
 // in relocs (the ELF rule).
-func link(code []byte, relocs []mips32.Reloc, syms []symbol, order binary.ByteOrder) ([]byte, error) {
-	addr := make(map[string]uint32, len(syms))
-	for _, s := range syms {
-		addr[s.name] = s.addr
-	}
+func link(code []byte, relocs []mips32.Reloc, addr map[string]uint32, order binary.ByteOrder) ([]byte, error) {
 	out := slices.Clone(code)
 	for i, r := range relocs {
 		if r.Offset%4 != 0 || uint64(r.Offset)+4 > uint64(len(code)) {
-			return nil, fmt.Errorf("relocation %d (%s %s) at offset %#x: outside the %d-byte code or unaligned", i, relocName(r.Type), r.Sym, r.Offset, len(code))
+			return nil, fmt.Errorf("relocation %d (%s %s) at offset %#x: outside the %d-byte image or unaligned", i, relocName(r.Type), r.Sym, r.Offset, len(code))
 		}
 		s := addr[r.Sym]
 		w := order.Uint32(code[r.Offset:])

@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "encoding/binary"
 
 // The simulated address space (see the package documentation). Addresses
 // match the qemu engine's where they can (its code and data hints), so that
@@ -33,14 +30,26 @@ const (
 	// RuntimeBase is where the runtime routines live, one every
 	// runtimeStride bytes, in the order of their names: a jump there is
 	// served in Go. The page is not readable as data.
-	RuntimeBase   uint32 = 0x1000_0000
+	RuntimeBase   uint32 = 0x0f00_0000
 	runtimeStride        = 16
 	// ExitAddress is the return address the function is called with:
 	// reaching it ends the run.
 	ExitAddress uint32 = 0x0ff0_0000
+	// HeapBase is where the runtime heap starts: externs allocate from it
+	// with Env.Alloc, and only what a run allocated is mapped. It is where
+	// the qemu runner's heap lies under qemu-user (which does not honour
+	// the runner's hint, 0x38000000: that range meets qemu's own mappings
+	// at 0x40000000), so that map value pointers agree.
+	HeapBase uint32 = 0x1000_0000
+	// DefaultHeapSize is the heap's size when Options.HeapSize is 0: the
+	// qemu runner's.
+	DefaultHeapSize = 256 << 20
+	// MaxHeapSize bounds Options.HeapSize: the heap ends at CodeBase.
+	MaxHeapSize = int(CodeBase - HeapBase)
 )
 
-// memory is the data address space: the memory block and the stack.
+// memory is the data address space: the memory block, the stack, and for
+// a module the module's data and the runtime heap.
 type memory struct {
 	be        bool
 	dataBase  uint32
@@ -50,6 +59,11 @@ type memory struct {
 	// dirty is the lowest stack offset written, so that a pooled stack is
 	// refilled only where it was used.
 	dirty uint32
+	// mod is a per-run copy of the module's data, at modBase.
+	modBase uint32
+	mod     []byte
+	// heap is what the run allocated of the runtime heap, at HeapBase.
+	heap []byte
 }
 
 // at returns the n bytes at a when they lie wholly in one region, else nil.
@@ -59,6 +73,17 @@ func (m *memory) at(a, n uint32) []byte {
 	}
 	if o := a - m.dataBase; o < uint32(len(m.data)) && uint32(len(m.data))-o >= n {
 		return m.data[o : o+n : o+n]
+	}
+	return m.runtimeAt(a, n)
+}
+
+// runtimeAt is at for the regions a module brings: its data and the heap.
+func (m *memory) runtimeAt(a, n uint32) []byte {
+	if o := a - m.modBase; o < uint32(len(m.mod)) && uint32(len(m.mod))-o >= n {
+		return m.mod[o : o+n : o+n]
+	}
+	if o := a - HeapBase; o < uint32(len(m.heap)) && uint32(len(m.heap))-o >= n {
+		return m.heap[o : o+n : o+n]
 	}
 	return nil
 }
@@ -74,7 +99,7 @@ func (m *memory) storeAt(a, n uint32) []byte {
 	if o := a - m.dataBase; o < uint32(len(m.data)) && uint32(len(m.data))-o >= n {
 		return m.data[o : o+n : o+n]
 	}
-	return nil
+	return m.runtimeAt(a, n)
 }
 
 func (m *memory) load8(a uint32) (uint32, bool) {
@@ -152,68 +177,6 @@ func (m *memory) missKind(a uint32) FaultKind {
 func (m *memory) inStack(a, n uint32) bool {
 	o := a - m.stackBase
 	return o < uint32(len(m.stack)) && uint32(len(m.stack))-o >= n
-}
-
-// irMemory adapts the address space to ir.Memory for the runtime routines'
-// Eval. Values are in the target's byte order; accesses need no alignment
-// (the routines are C code that memcpy-s as it likes). The first failing
-// access is kept, to be reported as a fault with its address.
-type irMemory struct {
-	m    *memory
-	miss *Fault
-}
-
-func (im *irMemory) Load(addr uint32, size int) (uint64, error) {
-	b, err := im.bytes(addr, size, false)
-	if err != nil {
-		return 0, err
-	}
-	if im.m.be {
-		return beUint(b), nil
-	}
-	return leUint(b), nil
-}
-
-func (im *irMemory) Store(addr uint32, size int, val uint64) error {
-	b, err := im.bytes(addr, size, true)
-	if err != nil {
-		return err
-	}
-	for i := range b {
-		sh := 8 * i
-		if im.m.be {
-			sh = 8 * (len(b) - 1 - i)
-		}
-		b[i] = byte(val >> sh)
-	}
-	return nil
-}
-
-func (im *irMemory) bytes(addr uint32, size int, store bool) ([]byte, error) {
-	switch size {
-	case 1, 2, 4, 8:
-	default:
-		return nil, fmt.Errorf("memory access of unsupported size %d at %#x", size, addr)
-	}
-	var b []byte
-	if store {
-		b = im.m.storeAt(addr, uint32(size))
-	} else {
-		b = im.m.at(addr, uint32(size))
-	}
-	if b == nil {
-		kind := im.m.missKind(addr)
-		verb := "load from"
-		if store {
-			verb = "store to"
-		}
-		err := fmt.Errorf("%d-byte %s 0x%08x: %s", size, verb, addr, kind)
-		if im.miss == nil {
-			im.miss = &Fault{Kind: kind, Addr: addr, Msg: err.Error()}
-		}
-		return nil, err
-	}
-	return b, nil
 }
 
 func leUint(b []byte) uint64 {

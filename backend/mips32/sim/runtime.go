@@ -128,8 +128,8 @@ func (c *cpu) call(s *symbol) bool {
 		c.mem.store32(sp+i, 0x4040_0000^n<<8^i)
 	}
 
-	im := &irMemory{m: &c.mem}
-	res, err := s.fn.Eval(im, args)
+	env := &Env{c: c}
+	res, err := s.fn.Eval(env, args)
 	if err != nil {
 		var stop *Stop
 		if errors.As(err, &stop) {
@@ -137,8 +137,8 @@ func (c *cpu) call(s *symbol) bool {
 			return false
 		}
 		f := &Fault{Kind: RuntimeError, PC: s.addr, Msg: fmt.Sprintf("%s (called from %s): %v", s.name, c.site(ra), err)}
-		if im.miss != nil {
-			f.Kind, f.Addr = im.miss.Kind, im.miss.Addr
+		if env.miss != nil {
+			f.Kind, f.Addr = env.miss.Kind, env.miss.Addr
 		}
 		c.fault = f
 		return false

@@ -351,7 +351,7 @@ func TestExterns(t *testing.T) {
 			res = run([]uint64{1, 0, 0, 0, 0}, 0)
 			require.NotNil(t, res.Fault)
 			assert.Equal(t, RuntimeError, res.Fault.Kind)
-			assert.Equal(t, "runtime error at 0x10000000 (outside the code): bpf_helper_1 (called from code offset 0x50): helper refuses r1 = 1", res.Fault.Error())
+			assert.Equal(t, "runtime error at 0x0f000000 (outside the code): bpf_helper_1 (called from code offset 0x50): helper refuses r1 = 1", res.Fault.Error())
 
 			res = run([]uint64{2, 0, 0, 0, 0}, 0)
 			require.NotNil(t, res.Fault)

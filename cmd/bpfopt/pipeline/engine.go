@@ -1,17 +1,18 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
 	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
 	"github.com/bpfopt/bpfopt/backend/mips32/sim"
-	"github.com/bpfopt/bpfopt/ir"
+	"github.com/bpfopt/bpfopt/backend/mips32/sim/runner"
 )
 
 // Engine executes compiled modules: qemu-user (the reference for MIPS
-// execution) or the in-process simulator.
+// execution) or the in-process simulator. Both link the module against the
+// same runtime, maps and helpers included: the qemu runner's C code
+// (backend/mips32/qemu/runner) or its Go twin (backend/mips32/sim/runner).
 type Engine interface {
 	// Run links the module, calls the function at entry (a byte offset
 	// into its code) with a copy of mem, and reports what happened.
@@ -40,7 +41,7 @@ func NewEngine(name string, t mips32.Target) (Engine, error) {
 		}
 		return qemuEngine{e}, nil
 	case "sim":
-		m, err := sim.New(sim.Options{Target: t, Externs: simHelpers})
+		m, err := sim.New(runner.Configure(sim.Options{Target: t}))
 		if err != nil {
 			return nil, err
 		}
@@ -67,10 +68,8 @@ func (q qemuEngine) Run(m *mips32.Module, entry uint32, mem []byte) (*Execution,
 type simEngine struct{ m *sim.Machine }
 
 func (s simEngine) Run(m *mips32.Module, entry uint32, mem []byte) (*Execution, error) {
-	if len(m.Data.Bytes) > 0 {
-		return nil, errors.New("the sim engine does not run modules with maps or data sections yet (use --engine=qemu)")
-	}
-	r, err := s.m.Run(m.Code, m.Relocs, entry, mem)
+	image, relocs, syms := m.Image()
+	r, err := s.m.RunModule(&sim.Module{Image: image, CodeSize: uint32(len(m.Code)), Relocs: relocs, Symbols: syms}, entry, mem)
 	if err != nil {
 		return nil, err
 	}
@@ -80,32 +79,3 @@ func (s simEngine) Run(m *mips32.Module, entry uint32, mem []byte) (*Execution, 
 	}
 	return x, nil
 }
-
-// simHelpers are the BPF helpers the simulator serves so far: the
-// conformance suite's unwind (uBPF's helper 5: r1 == 0 stops the program
-// with r0 = 0, anything else is returned), its no_op (2), and callx over
-// them. The other helpers run on the qemu engine only for now.
-var simHelpers = func() map[string]*ir.RuntimeFunc {
-	five := []ir.Type{ir.I64, ir.I64, ir.I64, ir.I64, ir.I64}
-	unwind := func(_ ir.Memory, a []uint64) (uint64, error) {
-		if a[0] == 0 {
-			return 0, &sim.Stop{R0: 0}
-		}
-		return a[0], nil
-	}
-	noop := func(ir.Memory, []uint64) (uint64, error) { return 0, nil }
-	return map[string]*ir.RuntimeFunc{
-		"ubpf_helper_2": {Name: "ubpf_helper_2", Params: five, Result: ir.I64, Eval: noop},
-		"ubpf_helper_5": {Name: "ubpf_helper_5", Params: five, Result: ir.I64, Eval: unwind},
-		"ubpf_callx": {Name: "ubpf_callx", Params: append([]ir.Type{ir.I64}, five...), Result: ir.I64,
-			Eval: func(m ir.Memory, a []uint64) (uint64, error) {
-				switch a[0] {
-				case 2:
-					return noop(m, a[1:])
-				case 5:
-					return unwind(m, a[1:])
-				}
-				return 0, fmt.Errorf("callx: helper %d is not served by the sim engine", a[0])
-			}},
-	}
-}()
