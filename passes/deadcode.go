@@ -30,11 +30,7 @@ func deadcodePass(f *ir.Func, _ *Config) (Stats, error) {
 		}
 	}
 	st["values removed"] = removeDeadValues(f)
-	for k, n := range st {
-		if n == 0 {
-			delete(st, k)
-		}
-	}
+	deleteZeros(st)
 	return st, nil
 }
 
@@ -174,41 +170,10 @@ func removeTrivialPhis(f *ir.Func) int {
 			}
 		}
 	}
-	if n == 0 {
-		return 0
-	}
-	for _, b := range f.Blocks {
-		out := b.Values[:0]
-		for _, v := range b.Values {
-			if repl[v.ID] != nil {
-				v.ResetArgs()
-				continue
-			}
-			for i, a := range v.Args {
-				if w := resolve(repl, a); w != a {
-					v.SetArg(i, w)
-				}
-			}
-			out = append(out, v)
-		}
-		clear(b.Values[len(out):])
-		b.Values = out
-		for i, c := range b.Controls {
-			if w := resolve(repl, c); w != c {
-				c.Uses--
-				w.Uses++
-				b.Controls[i] = w
-			}
-		}
+	if n > 0 {
+		replaceValues(f, repl)
 	}
 	return n
-}
-
-func resolve(repl []*ir.Value, v *ir.Value) *ir.Value {
-	for v.ID < len(repl) && repl[v.ID] != nil {
-		v = repl[v.ID]
-	}
-	return v
 }
 
 // removeDeadValues sweeps every value not reachable, through arguments,

@@ -65,6 +65,14 @@ const MaxLevel = 2
 
 // passTable lists every pass in pipeline order. To add a pass, add a row
 // (and any constraint below); levels pick rows by MinLevel.
+//
+// -O1 runs the passes that pay for themselves on every program: simplify
+// (which applies sccp's rules in each of its rounds, so sccp adds nothing
+// there), deadcode and cfg. -O2 adds cse and, after it, sccp, to fold
+// what merging exposes (Eq32 v, v); cfg then folds the branches sccp
+// decides and sweeps what they leave, deadcode's work, so no second
+// deadcode (nor simplify: on the conformance suite and the clang corpus
+// it found nothing more after cse) is needed.
 var passTable = []*Pass{
 	{Name: "legalize64", MinLevel: 0, Run: legalize64Pass, RemovesI64: true,
 		Doc: "split every 64-bit value into 32-bit halves (dec64 style)"},
@@ -72,6 +80,12 @@ var passTable = []*Pass{
 		Doc: "fold constants and identities, and the high-word work known bits prove unneeded"},
 	{Name: "deadcode", MinLevel: 1, Run: deadcodePass,
 		Doc: "fold constant branches, remove unreachable blocks and dead values"},
+	{Name: "cse", MinLevel: 2, Run: csePass,
+		Doc: "merge equal pure values, and equal loads no store may separate, over the dominator tree"},
+	{Name: "sccp", MinLevel: 2, Run: sccpPass,
+		Doc: "fold the values and branches conditional constant propagation proves constant"},
+	{Name: "cfg", MinLevel: 1, Run: cfgPass,
+		Doc: "fold branches, thread jumps over constant phis, remove empty blocks, merge straight-line blocks"},
 	{Name: "splitcrit", MinLevel: 0, Run: splitcritPass,
 		Doc: "split critical edges so the backend can place phi moves on them"},
 }
@@ -94,6 +108,14 @@ var passOrder = []constraint{
 		"simplify works on i32 values: its high-word rules need the halves legalize64 makes"},
 	{"simplify", "deadcode",
 		"deadcode folds the branches simplify decides and removes the phi cycles and blocks it leaves dead"},
+	{"simplify", "cse",
+		"simplify puts equal expressions in one form (constants folded, copies forwarded, operands reassociated), so that cse finds them equal"},
+	{"cse", "sccp",
+		"sccp folds what merging exposes: Eq32 v, v and Sub32 v, v once both operands are one value"},
+	{"sccp", "cfg",
+		"sccp leaves a decided If with a constant control and both edges; cfg folds it and sweeps what only the dead edge reached"},
+	{"simplify", "cfg",
+		"cfg threads jumps only over phi arguments that are Const32 values, and simplify makes them so"},
 	{anyPass, "splitcrit",
 		"splitcrit must run last: the backend places phi moves on edges, and a later CFG change could create critical edges again"},
 }

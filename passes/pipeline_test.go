@@ -39,8 +39,8 @@ func TestSelectLevels(t *testing.T) {
 		return passNames(list)
 	}
 	assert.Equal(t, []string{"legalize64", "splitcrit"}, names(0))
-	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "splitcrit"}, names(1))
-	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "splitcrit"}, names(2))
+	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "cfg", "splitcrit"}, names(1))
+	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "cse", "sccp", "cfg", "splitcrit"}, names(2))
 	for _, bad := range []int{-1, MaxLevel + 1} {
 		_, err := Select(bad, nil)
 		assert.ErrorContains(t, err, "out of range")
@@ -60,6 +60,10 @@ func TestOrderingConstraints(t *testing.T) {
 
 	_, err = Select(0, []string{"deadcode", "legalize64"})
 	assert.ErrorContains(t, err, "legalize64 must come before deadcode")
+	_, err = Select(0, []string{"cse", "simplify"})
+	assert.ErrorContains(t, err, "simplify must come before cse")
+	_, err = Select(0, []string{"cfg", "sccp"})
+	assert.ErrorContains(t, err, "sccp must come before cfg")
 
 	// NeedsI32Only implies "legalize64 before", checked on any list.
 	needy := &Pass{Name: "needy", NeedsI32Only: true, Run: func(*ir.Func, *Config) (Stats, error) { return nil, nil }}
@@ -74,7 +78,7 @@ func TestRunReportAndDump(t *testing.T) {
 	var dump bytes.Buffer
 	rep, err := Run(f, 1, &Config{VerifyEach: true, DumpAfter: "legalize64,splitcrit", Dump: &dump})
 	require.NoError(t, err)
-	require.Len(t, rep.Passes, 4)
+	require.Len(t, rep.Passes, 5)
 	leg := rep.Passes[0]
 	assert.Equal(t, "legalize64", leg.Pass)
 	assert.Equal(t, 4, leg.ValuesBefore)
@@ -85,8 +89,11 @@ func TestRunReportAndDump(t *testing.T) {
 	dc := rep.Passes[2]
 	assert.Equal(t, 1, dc.Stats["branches folded"])
 	assert.Zero(t, dc.Stats["phis removed"], "simplify already forwarded them")
-	assert.Equal(t, 3, dc.BlocksAfter, "no block is unreachable, and blocks are not merged")
-	assert.Empty(t, rep.Passes[3].Stats, "folding removed the only critical edge, b0 -> b2")
+	assert.Equal(t, 3, dc.BlocksAfter, "no block is unreachable, and deadcode merges no blocks")
+	cfg := rep.Passes[3]
+	assert.Equal(t, "cfg", cfg.Pass)
+	assert.Equal(t, 1, cfg.BlocksAfter, "b0 -> b1 -> b2 is one straight line")
+	assert.Empty(t, rep.Passes[4].Stats, "folding removed the only critical edge, b0 -> b2")
 	assert.Contains(t, rep.String(), "p deadcode")
 
 	out := dump.String()

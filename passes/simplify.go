@@ -56,20 +56,15 @@ func simplifyPass(f *ir.Func, _ *Config) (Stats, error) {
 		}
 	}
 	s.stats["high-word operations removed"] = countRemoved(f, high)
-	for k, n := range s.stats {
-		if n == 0 {
-			delete(s.stats, k)
-		}
-	}
+	deleteZeros(s.stats)
 	return s.stats, nil
 }
 
 type simplifier struct {
-	f     *ir.Func
-	kb    *Bits
-	repl  []*ir.Value // by value ID: the value that replaces it this round
-	entry []*ir.Value // constants made this round, for the entry block
-	cache map[uint32]*ir.Value
+	f    *ir.Func
+	kb   *Bits
+	repl []*ir.Value     // by value ID: the value that replaces it this round
+	k    *entryConstants // constants made this round
 	// before maps a value ID to the values made this round to go just
 	// before it (they wait at the end of the block until the round ends).
 	before   map[int][]*ir.Value
@@ -82,19 +77,9 @@ func (s *simplifier) round() bool {
 	f := s.f
 	s.kb = KnownBits(f)
 	s.repl = make([]*ir.Value, f.NumValues())
-	s.entry = nil
-	s.cache = map[uint32]*ir.Value{}
+	s.k = newEntryConstants(f, true) // new values may sit in the entry block
 	s.before = map[int][]*ir.Value{}
 	s.narrowed = map[int]*ir.Value{}
-	for _, v := range f.Entry().Values {
-		// Only the leading constants dominate the whole entry block.
-		if v.Op != ir.OpConst32 {
-			break
-		}
-		if _, ok := s.cache[uint32(v.AuxInt)]; !ok {
-			s.cache[uint32(v.AuxInt)] = v
-		}
-	}
 	changed := false
 	for _, b := range ssa.ReversePostorder(f) {
 		for _, v := range b.Values {
@@ -123,23 +108,18 @@ func (s *simplifier) round() bool {
 // blocks to their places: constants first in the entry block, the others
 // just before the value they were made for.
 func (s *simplifier) placeNewValues() {
-	moved := map[*ir.Value]bool{}
-	for _, v := range s.entry {
-		moved[v] = true
+	s.k.place()
+	if len(s.before) == 0 {
+		return
 	}
+	moved := map[*ir.Value]bool{}
 	for _, vs := range s.before {
 		for _, v := range vs {
 			moved[v] = true
 		}
 	}
-	if len(moved) == 0 {
-		return
-	}
 	for _, b := range s.f.Blocks {
 		var out []*ir.Value
-		if b == s.f.Entry() {
-			out = append(out, s.entry...)
-		}
 		for _, v := range b.Values {
 			if moved[v] {
 				continue
@@ -203,17 +183,7 @@ func (s *simplifier) resolveControls(b *ir.Block) {
 
 // constant returns a Const32 c defined in the entry block, which
 // dominates every use; new ones are placed at the end of the round.
-func (s *simplifier) constant(c uint32) *ir.Value {
-	if v, ok := s.cache[c]; ok {
-		return v
-	}
-	e := s.f.Entry()
-	v := e.NewValue(ir.OpConst32, ir.I32)
-	v.AuxInt = int64(int32(c))
-	s.cache[c] = v
-	s.entry = append(s.entry, v)
-	return v
-}
+func (s *simplifier) constant(c uint32) *ir.Value { return s.k.get(c) }
 
 // Facts about (resolved) values.
 func (s *simplifier) konst(v *ir.Value) (uint32, bool) { return s.kb.Constant(v) }
@@ -247,11 +217,10 @@ func (s *simplifier) toConst(v *ir.Value, c uint32) (*ir.Value, bool) {
 // rewrite tries the rules on v once. It returns a value to forward v to,
 // or whether it rewrote v in place.
 func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, bool) {
-	info := v.Op.Info()
-	if v.Type != ir.I32 || v.Op == ir.OpConst32 || info.SideEffect {
+	if v.Type != ir.I32 || v.Op == ir.OpConst32 || v.Op.Info().SideEffect {
 		return nil, false
 	}
-	if c, ok := s.konst(v); ok && !info.ReadsMem {
+	if c, ok := foldableConstant(s.kb, v); ok { // the constant-folding rule (sccp.go)
 		return s.toConst(v, c)
 	}
 	switch v.Op {
@@ -542,18 +511,19 @@ func (s *simplifier) half(v *ir.Value) (*ir.Value, bool) {
 }
 
 // control simplifies an If's control: a value known to be non-zero
-// becomes the constant 1 (deadcode folds the branch), and z != 0 becomes
-// z, since If tests for non-zero itself.
+// becomes the constant 1, one known to be zero the constant 0 (deadcode
+// folds the branch), and z != 0 becomes z, since If tests for non-zero
+// itself.
 func (s *simplifier) control(b *ir.Block) bool {
 	if b.Kind != ir.BlockIf || len(b.Controls) != 1 {
 		return false
 	}
 	c := b.Controls[0]
-	switch {
-	case c.Op == ir.OpConst32:
+	if c.Op == ir.OpConst32 {
 		return false
-	case s.knownOne(c) != 0:
-		b.SetControls(s.constant(1))
+	}
+	if k := decidedSuccessor(s.kb, b); k >= 0 { // the branch rule (sccp.go)
+		b.SetControls(s.constant(uint32(1 - k)))
 		s.stats["branches decided"]++
 		return true
 	}

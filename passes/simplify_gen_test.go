@@ -125,7 +125,7 @@ func (g *gen32) operand() *ir.Value {
 func (g *gen32) op() {
 	g.budget--
 	b, r := g.b, g.r
-	switch k := r.IntN(28); {
+	switch k := r.IntN(30); {
 	case k < 10:
 		op := genBinary32[r.IntN(len(genBinary32))]
 		x, y := g.operand(), g.operand()
@@ -189,6 +189,12 @@ func (g *gen32) op() {
 		}
 		sum := b.NewValue(ir.OpAdd32, ir.I32, fp, c)
 		g.push(b.NewValue(ir.OpLtU32, ir.I32, sum, fp))
+	case k == 28:
+		g.repeat()
+	case k == 29: // a store into the data region the loads read
+		op := []ir.Op{ir.OpStore8, ir.OpStore16, ir.OpStore32}[r.IntN(3)]
+		st := b.NewValue(op, ir.TypeVoid, g.konst(genDataBase), g.pick())
+		st.AuxInt = int64(g.r.IntN(genDataSize - 4))
 	default:
 		x, y := g.operand(), g.boundary()
 		if r.IntN(2) == 0 {
@@ -199,11 +205,15 @@ func (g *gen32) op() {
 }
 
 func (g *gen32) region(depth int) {
-	switch k := g.r.IntN(7); {
+	switch k := g.r.IntN(9); {
 	case depth < 2 && k == 0:
 		g.diamond(depth)
 	case depth < 2 && k == 1:
 		g.loop(depth)
+	case depth < 2 && k == 2:
+		g.phiBranch(depth)
+	case k == 3:
+		g.sameTarget()
 	default:
 		for range 1 + g.r.IntN(4) {
 			g.op()
@@ -216,13 +226,21 @@ func (g *gen32) diamond(depth int) {
 	top := g.b
 	top.Kind = ir.BlockIf
 	top.SetControls(g.pick())
+	g.arms(top, depth, false)
+}
+
+// arms gives the If block top two successors, each a region (maybe none
+// when mayBeEmpty), that join with a phi of a value from each.
+func (g *gen32) arms(top *ir.Block, depth int, mayBeEmpty bool) {
 	then, els, join := g.f.NewBlock(ir.BlockJump), g.f.NewBlock(ir.BlockJump), g.f.NewBlock(ir.BlockJump)
 	top.AddEdgeTo(then)
 	top.AddEdgeTo(els)
 	n := len(g.vals)
 	arm := func(start *ir.Block) *ir.Value {
 		g.b = start
-		g.region(depth + 1)
+		if !mayBeEmpty || g.r.IntN(2) == 0 {
+			g.region(depth + 1)
+		}
 		v := g.operand()
 		g.b.AddEdgeTo(join)
 		g.vals = g.vals[:n]
@@ -328,4 +346,83 @@ func (g *gen32) divisionCall() {
 	}
 	g.push(b.NewValue(ir.OpPairHi, ir.I32, call))
 	g.push(b.NewValue(ir.OpPairLo, ir.I32, call))
+}
+
+// repeat computes an earlier pure value or load again, the operands of a
+// commutative op sometimes swapped: what cse merges, or must not merge
+// when a store came between two loads.
+func (g *gen32) repeat() {
+	v := g.vals[g.r.IntN(len(g.vals))]
+	if !isPure32(v.Op) && !v.Op.IsLoad() {
+		g.load()
+		return
+	}
+	args := append([]*ir.Value(nil), v.Args...)
+	if v.Op.Info().Commutative && g.r.IntN(2) == 0 {
+		args[0], args[1] = args[1], args[0]
+	}
+	w := g.b.NewValue(v.Op, ir.I32, args...)
+	w.AuxInt = v.AuxInt
+	g.push(w)
+}
+
+// phiBranch: two arms (one sometimes empty) give a flag a constant or a
+// value, and the join branches on the flag or a compare of it with a
+// constant: the shape cfg's jump threading removes. The flag is sometimes
+// used later too, which must stop the threading.
+func (g *gen32) phiBranch(depth int) {
+	g.budget--
+	top, r := g.b, g.r
+	top.Kind = ir.BlockIf
+	top.SetControls(g.pick())
+	left, right, join := g.f.NewBlock(ir.BlockJump), g.f.NewBlock(ir.BlockJump), g.f.NewBlock(ir.BlockJump)
+	top.AddEdgeTo(left)
+	top.AddEdgeTo(right)
+	n := len(g.vals)
+	flag := func(arm *ir.Block) *ir.Value {
+		g.b = top // the flag's value must dominate the arm's end
+		v := g.konst(uint32(r.IntN(3)))
+		if r.IntN(4) == 0 {
+			v = g.pick()
+		}
+		g.b = arm
+		if r.IntN(2) == 0 {
+			g.op()
+		}
+		g.b.AddEdgeTo(join)
+		g.vals = g.vals[:n]
+		return v
+	}
+	fl, fr := flag(left), flag(right)
+	g.b = join
+	p := join.NewValue(ir.OpPhi, ir.I32, fl, fr)
+	ctrl := p
+	if r.IntN(2) == 0 {
+		op := []ir.Op{ir.OpEq32, ir.OpNe32, ir.OpLtU32}[r.IntN(3)]
+		ctrl = join.NewValue(op, ir.I32, p, g.konst(uint32(r.IntN(3))))
+	}
+	join.Kind = ir.BlockIf
+	join.SetControls(ctrl)
+	if r.IntN(3) == 0 {
+		g.vals = append(g.vals, p) // used past the test
+	}
+	g.arms(join, depth, true)
+}
+
+// sameTarget: "If c -> s, s" with a phi whose two arguments are the same
+// value or not.
+func (g *gen32) sameTarget() {
+	g.budget--
+	top := g.b
+	x, y := g.pick(), g.pick()
+	if g.r.IntN(2) == 0 {
+		y = x
+	}
+	top.Kind = ir.BlockIf
+	top.SetControls(g.pick())
+	s := g.f.NewBlock(ir.BlockJump)
+	top.AddEdgeTo(s)
+	top.AddEdgeTo(s)
+	g.b = s
+	g.push(s.NewValue(ir.OpPhi, ir.I32, x, y))
 }
