@@ -79,9 +79,10 @@ func (c *commonFlags) options(dump io.Writer) (pipeline.Options, error) {
 }
 
 // compileInput loads INPUT and compiles it: every program of an ELF
-// object (or only --prog's) with the object's maps, or the one program of
-// other inputs, renamed to entry when given. It returns the result and the
-// name of the program to run.
+// object (or only --prog's, with the tail-call targets its program arrays
+// name: see pipeline.CompileObject) with the object's maps, or the one
+// program of other inputs, renamed to entry when given. It returns the
+// result and the name of the program to run.
 func (c *commonFlags) compileInput(path, entry string, opts pipeline.Options) (*pipeline.Result, string, error) {
 	obj, err := pipeline.LoadObject(path, pipeline.LoadOptions{BigEndianBytecode: c.bigEndianBytecode})
 	if err != nil {
@@ -108,7 +109,12 @@ func (c *commonFlags) compileInput(path, entry string, opts pipeline.Options) (*
 		if c.prog == "" && len(obj.Programs) > 1 {
 			return nil, "", fmt.Errorf("--entry renames one program: pick it with --prog (has: %s)", strings.Join(names, ", "))
 		}
-		chosen.Name = entry
+		for _, p := range obj.Programs {
+			if p != chosen && p.Name == entry {
+				return nil, "", fmt.Errorf("--entry %s: the object has another program of that name", entry)
+			}
+		}
+		renameProgram(obj, chosen, entry)
 		keep = func(n string) bool { return n == entry }
 	}
 	res, err := pipeline.CompileObject(obj, keep, opts)
@@ -116,6 +122,19 @@ func (c *commonFlags) compileInput(path, entry string, opts pipeline.Options) (*
 		return nil, "", err
 	}
 	return res, chosen.Name, nil
+}
+
+// renameProgram renames p, a program of obj, and the program-array slots
+// that name it, so that they still name it.
+func renameProgram(obj *bpf.Object, p *bpf.Program, name string) {
+	for _, m := range obj.Maps {
+		for slot, prog := range m.Programs {
+			if prog == p.Name {
+				m.Programs[slot] = name
+			}
+		}
+	}
+	p.Name = name
 }
 
 // parseInterleaved parses flags that may come before or after positional

@@ -16,7 +16,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
-	engine := fs.String("engine", "sim", "execution engine: sim (in-process simulator) or qemu (qemu-user; needed for maps and kernel helpers)")
+	engine := fs.String("engine", "sim", "execution engine: sim (in-process simulator) or qemu (qemu-user, the reference); both run maps, helpers and tail calls")
 	stats := fs.Bool("stats", false, "print dynamic_insns=N cycles=M (and more counts) to stderr; sim engine only")
 	memFile := fs.String("mem", "", "file whose bytes are the program's memory (r1 points to a copy, r2 = its length)")
 	memHex := fs.String("mem-hex", "", "the program's memory as hex bytes (spaces allowed)")

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 )
 
 var (
@@ -32,10 +33,10 @@ func bothRevisions(t *testing.T, f func(t *testing.T, e *Engine, march string)) 
 
 func runSnippet(t *testing.T, e *Engine, march, src, entry string, mem []byte) *Result {
 	t.Helper()
-	obj := assemble(t, e.Options().Target, march, src)
-	off, ok := obj.labels[entry]
+	obj := mipstest.Assemble(t, e.Options().Target, march, src)
+	off, ok := obj.Labels[entry]
 	require.True(t, ok, "no label %q", entry)
-	res, err := e.Run(obj.code, obj.relocs, off, mem)
+	res, err := e.Run(obj.Code, obj.Relocs, off, mem)
 	require.NoError(t, err)
 	return res
 }
@@ -108,128 +109,36 @@ f:	li $t0, 0x12345678
 	})
 }
 
-// callSnippet calls a runtime routine with the 64-bit arguments at 0(a0) and
-// 8(a0), through a %hi/%lo-relocated t9, from a proper O32 frame. A helper
-// function first makes the entry offset non-zero.
-func callSnippet(sym string) string {
-	return fmt.Sprintf(`
-helper:
-	jr $ra
-	li $v0, 99
-f:	addiu $sp, $sp, -24
-	sw $ra, 20($sp)
-	lw $t0, 0($a0)
-	lw $t1, 4($a0)
-	lw $a2, 8($a0)
-	lw $a3, 12($a0)
-	move $a0, $t0
-	move $a1, $t1
-	lui $t9, %%hi(%[1]s)
-	addiu $t9, $t9, %%lo(%[1]s)
-	jalr $t9
-	nop
-	lw $ra, 20($sp)
-	jr $ra
-	addiu $sp, $sp, 24
-`, sym)
-}
-
 func TestDivisionRoutines(t *testing.T) {
-	x, y := uint64(0xfedcba9876543210), uint64(0x12345)
-	sx, sy := int64(-0x123456789abcdef), int64(0x7777)
-	cases := []struct {
-		sym        string
-		a, b, want uint64
-	}{
-		{"__udivdi3", x, y, x / y},
-		{"__umoddi3", x, y, x % y},
-		{"__divdi3", uint64(sx), uint64(sy), uint64(sx / sy)},
-		{"__moddi3", uint64(sx), uint64(sy), uint64(sx % sy)},
-		{"__udivdi3", 0x00000001_00000000, 3, 0x55555555},
-	}
 	bothRevisions(t, func(t *testing.T, e *Engine, march string) {
-		for _, c := range cases {
-			res := runSnippet(t, e, march, callSnippet(c.sym), "f", le64(c.a, c.b))
+		for _, c := range mipstest.DivCases() {
+			res := runSnippet(t, e, march, mipstest.CallSnippet(c.Sym), "f", le64(c.A, c.B))
 			requireReturned(t, res)
-			assert.Equal(t, c.want, res.R0, "%s(%#x, %#x)", c.sym, c.a, c.b)
+			assert.Equal(t, c.Want, res.R0, "%s(%#x, %#x)", c.Sym, c.A, c.B)
 		}
 	})
-}
-
-// atomicSnippet calls an 8-byte atomic read-modify-write routine
-// (ptr, uint64 val, int memorder): ptr = a0, val in a2/a3, memorder at
-// 16(sp), on the word at 0(a0) with the operand at 8(a0).
-func atomicSnippet(sym string) string {
-	return fmt.Sprintf(`
-f:	addiu $sp, $sp, -32
-	sw $ra, 28($sp)
-	lw $a2, 8($a0)
-	lw $a3, 12($a0)
-	li $t0, 5
-	sw $t0, 16($sp)
-	lui $t9, %%hi(%[1]s)
-	addiu $t9, $t9, %%lo(%[1]s)
-	jalr $t9
-	nop
-	lw $ra, 28($sp)
-	jr $ra
-	addiu $sp, $sp, 32
-`, sym)
 }
 
 func TestAtomicRoutines(t *testing.T) {
-	old, arg := uint64(0x00000001_ffffffff), uint64(0x80000000_00000003)
-	cases := []struct {
-		sym  string
-		want uint64 // the word after the operation; each returns the old value
-	}{
-		{"__atomic_fetch_add_8", old + arg},
-		{"__atomic_fetch_or_8", old | arg},
-		{"__atomic_fetch_and_8", old & arg},
-		{"__atomic_fetch_xor_8", old ^ arg},
-		{"__atomic_exchange_8", arg},
-	}
 	bothRevisions(t, func(t *testing.T, e *Engine, march string) {
-		for _, c := range cases {
-			res := runSnippet(t, e, march, atomicSnippet(c.sym), "f", le64(old, arg))
+		for _, c := range mipstest.AtomicCases() {
+			res := runSnippet(t, e, march, mipstest.AtomicSnippet(c.Sym), "f", le64(c.Old, c.Arg))
 			requireReturned(t, res)
-			assert.Equal(t, old, res.R0, "%s returns the old value", c.sym)
-			assert.Equal(t, le64(c.want, arg), res.Mem, c.sym)
+			assert.Equal(t, c.Old, res.R0, "%s returns the old value", c.Sym)
+			assert.Equal(t, le64(c.Want, c.Arg), res.Mem, c.Sym)
 		}
 	})
 }
 
-// TestCompareExchange calls __atomic_compare_exchange_8(ptr, expected *,
-// uint64 desired, bool weak, int success, int failure) on the block
-// { object, expected, desired }.
+// TestCompareExchange: mipstest.CmpxchgSnippet.
 func TestCompareExchange(t *testing.T) {
-	const src = `
-f:	addiu $sp, $sp, -32
-	sw $ra, 28($sp)
-	lw $a2, 16($a0)
-	lw $a3, 20($a0)
-	addiu $a1, $a0, 8
-	li $t0, 5
-	sw $zero, 16($sp)
-	sw $t0, 20($sp)
-	sw $t0, 24($sp)
-	lui $t9, %hi(__atomic_compare_exchange_8)
-	addiu $t9, $t9, %lo(__atomic_compare_exchange_8)
-	jalr $t9
-	nop
-	andi $v0, $v0, 0xff
-	move $v1, $zero
-	lw $ra, 28($sp)
-	jr $ra
-	addiu $sp, $sp, 32
-`
 	bothRevisions(t, func(t *testing.T, e *Engine, march string) {
-		res := runSnippet(t, e, march, src, "f", le64(0x1111_2222_3333_4444, 0x1111_2222_3333_4444, 0xaaaa_bbbb_cccc_dddd))
+		res := runSnippet(t, e, march, mipstest.CmpxchgSnippet, "f", le64(0x1111_2222_3333_4444, 0x1111_2222_3333_4444, 0xaaaa_bbbb_cccc_dddd))
 		requireReturned(t, res)
 		assert.Equal(t, uint64(1), res.R0, "equal: exchanged")
 		assert.Equal(t, le64(0xaaaa_bbbb_cccc_dddd, 0x1111_2222_3333_4444, 0xaaaa_bbbb_cccc_dddd), res.Mem)
 
-		res = runSnippet(t, e, march, src, "f", le64(5, 6, 7))
+		res = runSnippet(t, e, march, mipstest.CmpxchgSnippet, "f", le64(5, 6, 7))
 		requireReturned(t, res)
 		assert.Equal(t, uint64(0), res.R0, "different: not exchanged")
 		assert.Equal(t, le64(5, 5, 7), res.Mem, "expected receives the current value")
@@ -251,8 +160,8 @@ func TestSymbols(t *testing.T) {
 
 func TestUnknownSymbol(t *testing.T) {
 	e := requireEngine(t, r2)
-	obj := assemble(t, r2, "mips32r2", "f:\tlui $t9, %hi(bpf_nope)\n\taddiu $t9, $t9, %lo(bpf_nope)\n\tjr $ra\n\tnop\n")
-	_, err := e.Run(obj.code, obj.relocs, 0, nil)
+	obj := mipstest.Assemble(t, r2, "mips32r2", "f:\tlui $t9, %hi(bpf_nope)\n\taddiu $t9, $t9, %lo(bpf_nope)\n\tjr $ra\n\tnop\n")
+	_, err := e.Run(obj.Code, obj.Relocs, 0, nil)
 	require.ErrorContains(t, err, `relocation 0 (R_MIPS_HI16) at code offset 0x0: unknown symbol "bpf_nope" (the runner offers __atomic_compare_exchange_8, `)
 }
 
@@ -279,10 +188,10 @@ func TestBadRequests(t *testing.T) {
 
 // checkFault runs src and checks the fault, then checks that the engine
 // still runs programs.
-func checkFault(t *testing.T, e *Engine, march, src string, mem []byte, check func(f *Fault, obj *object, res *Result)) {
+func checkFault(t *testing.T, e *Engine, march, src string, mem []byte, check func(f *Fault, obj *mipstest.Object, res *Result)) {
 	t.Helper()
-	obj := assemble(t, e.Options().Target, march, src)
-	res, err := e.Run(obj.code, obj.relocs, obj.labels["f"], mem)
+	obj := mipstest.Assemble(t, e.Options().Target, march, src)
+	res, err := e.Run(obj.Code, obj.Relocs, obj.Labels["f"], mem)
 	require.NoError(t, err)
 	require.NotNil(t, res.Fault, "expected a fault")
 	check(res.Fault, obj, res)
@@ -295,7 +204,7 @@ func checkFault(t *testing.T, e *Engine, march, src string, mem []byte, check fu
 func TestFaults(t *testing.T) {
 	e := requireEngine(t, r2)
 	t.Run("SIGSEGV", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", "f:\tnop\n\tlw $v0, 0($zero)\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *object, _ *Result) {
+		checkFault(t, e, "mips32r2", "f:\tnop\n\tlw $v0, 0($zero)\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *mipstest.Object, _ *Result) {
 			assert.Equal(t, "SIGSEGV", f.Signal)
 			assert.Equal(t, uint32(4), f.PC)
 			assert.True(t, f.InCode)
@@ -305,7 +214,7 @@ func TestFaults(t *testing.T) {
 		})
 	})
 	t.Run("SIGBUS", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", "f:\tnop\n\tnop\n\tlw $v0, 1($a0)\n\tjr $ra\n\tnop\n", make([]byte, 8), func(f *Fault, _ *object, res *Result) {
+		checkFault(t, e, "mips32r2", "f:\tnop\n\tnop\n\tlw $v0, 1($a0)\n\tjr $ra\n\tnop\n", make([]byte, 8), func(f *Fault, _ *mipstest.Object, res *Result) {
 			assert.Equal(t, "SIGBUS", f.Signal)
 			assert.True(t, f.InCode)
 			assert.Equal(t, uint32(8), f.PC)
@@ -315,7 +224,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("SIGILL", func(t *testing.T) {
 		// daddu v0, a0, a1: a MIPS64 instruction, reserved on MIPS32.
-		checkFault(t, e, "mips32r2", "f:\tnop\n\t.word 0x0085102d\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *object, _ *Result) {
+		checkFault(t, e, "mips32r2", "f:\tnop\n\t.word 0x0085102d\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *mipstest.Object, _ *Result) {
 			assert.Equal(t, "SIGILL", f.Signal)
 			assert.Equal(t, uint32(4), f.PC)
 			assert.True(t, f.InCode)
@@ -323,15 +232,15 @@ func TestFaults(t *testing.T) {
 		})
 	})
 	t.Run("SIGTRAP", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", "f:\tbreak\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *object, _ *Result) {
+		checkFault(t, e, "mips32r2", "f:\tbreak\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *mipstest.Object, _ *Result) {
 			assert.Equal(t, "SIGTRAP", f.Signal)
 			assert.Equal(t, uint32(0), f.PC)
 			assert.True(t, f.InCode)
 		})
 	})
 	t.Run("ran off the end", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", "f:\tnop\n\tnop\n", nil, func(f *Fault, obj *object, _ *Result) {
-			n := len(obj.code) // GNU as pads .text to 16 bytes
+		checkFault(t, e, "mips32r2", "f:\tnop\n\tnop\n", nil, func(f *Fault, obj *mipstest.Object, _ *Result) {
+			n := len(obj.Code) // GNU as pads .text to 16 bytes
 			assert.Equal(t, "SIGTRAP", f.Signal)
 			assert.Equal(t, uint32(n), f.PC)
 			assert.True(t, f.InCode)
@@ -339,19 +248,19 @@ func TestFaults(t *testing.T) {
 		})
 	})
 	t.Run("fault with a broken stack pointer", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", "f:\tmove $sp, $zero\n\tlw $v0, 0($zero)\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *object, _ *Result) {
+		checkFault(t, e, "mips32r2", "f:\tmove $sp, $zero\n\tlw $v0, 0($zero)\n\tjr $ra\n\tnop\n", nil, func(f *Fault, _ *mipstest.Object, _ *Result) {
 			assert.Equal(t, "SIGSEGV", f.Signal)
 			assert.Equal(t, uint32(4), f.PC)
 		})
 	})
 	t.Run("fault in a delay slot", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", "f:\tnop\n\tjr $ra\n\tlw $v0, 0($zero)\n", nil, func(f *Fault, _ *object, _ *Result) {
+		checkFault(t, e, "mips32r2", "f:\tnop\n\tjr $ra\n\tlw $v0, 0($zero)\n", nil, func(f *Fault, _ *mipstest.Object, _ *Result) {
 			assert.Equal(t, "SIGSEGV", f.Signal)
 			assert.Equal(t, uint32(4), f.PC, "qemu reports the branch")
 		})
 	})
 	t.Run("division by zero in __udivdi3", func(t *testing.T) {
-		checkFault(t, e, "mips32r2", callSnippet("__udivdi3"), le64(1, 0), func(f *Fault, _ *object, _ *Result) {
+		checkFault(t, e, "mips32r2", mipstest.CallSnippet("__udivdi3"), le64(1, 0), func(f *Fault, _ *mipstest.Object, _ *Result) {
 			assert.False(t, f.InCode)
 			// libgcc traps with "teq divisor, $zero, 7"; Linux turns code 7
 			// (BRK_DIVZERO) into SIGFPE, qemu-user 7.2 reports SIGTRAP.
@@ -419,7 +328,7 @@ func TestTimeout(t *testing.T) {
 // TestConcurrentRuns runs from several goroutines on a pool of processes.
 func TestConcurrentRuns(t *testing.T) {
 	e := startEngine(t, Options{Target: r2, Procs: 3})
-	obj := assemble(t, r2, "mips32r2", "f:\tlw $v0, 0($a0)\n\tlw $v1, 4($a0)\n\tsw $zero, 0($a0)\n\tjr $ra\n\tnop\n")
+	obj := mipstest.Assemble(t, r2, "mips32r2", "f:\tlw $v0, 0($a0)\n\tlw $v1, 4($a0)\n\tsw $zero, 0($a0)\n\tjr $ra\n\tnop\n")
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {
@@ -428,7 +337,7 @@ func TestConcurrentRuns(t *testing.T) {
 			defer wg.Done()
 			for i := range 30 {
 				want := uint64(g)<<40 | uint64(i)
-				res, err := e.Run(obj.code, obj.relocs, 0, le64(want))
+				res, err := e.Run(obj.Code, obj.Relocs, 0, le64(want))
 				if err == nil && (res.Fault != nil || res.R0 != want || binary.LittleEndian.Uint32(res.Mem) != 0) {
 					err = fmt.Errorf("goroutine %d run %d: got %+v, want R0 %#x", g, i, res, want)
 				}
@@ -449,12 +358,12 @@ func TestConcurrentRuns(t *testing.T) {
 // TestThroughput measures runs per second in one process.
 func TestThroughput(t *testing.T) {
 	e := startEngine(t, Options{Target: r2, Procs: 1})
-	obj := assemble(t, r2, "mips32r2", callSnippet("__udivdi3"))
+	obj := mipstest.Assemble(t, r2, "mips32r2", mipstest.CallSnippet("__udivdi3"))
 	mem := le64(1000000007, 10)
 	const n = 1000
 	start := time.Now()
 	for range n {
-		res, err := e.Run(obj.code, obj.relocs, obj.labels["f"], mem)
+		res, err := e.Run(obj.Code, obj.Relocs, obj.Labels["f"], mem)
 		require.NoError(t, err)
 		require.Nil(t, res.Fault)
 		require.Equal(t, uint64(100000000), res.R0)
@@ -468,11 +377,11 @@ func TestThroughput(t *testing.T) {
 func TestMillionInstructions(t *testing.T) {
 	e := requireEngine(t, r2)
 	// GNU as pads .text to 16 bytes: keep the instructions only.
-	addiu := assemble(t, r2, "mips32r2", "addiu $v0, $v0, 1").code[:4]
-	ret := assemble(t, r2, "mips32r2", "jr $ra\nmove $v1, $zero").code[:8]
+	addiu := mipstest.Assemble(t, r2, "mips32r2", "addiu $v0, $v0, 1").Code[:4]
+	ret := mipstest.Assemble(t, r2, "mips32r2", "jr $ra\nmove $v1, $zero").Code[:8]
 	const n = 1 << 20
 	code := make([]byte, 0, 4*n)
-	code = append(code, assemble(t, r2, "mips32r2", "move $v0, $zero").code[:4]...)
+	code = append(code, mipstest.Assemble(t, r2, "mips32r2", "move $v0, $zero").Code[:4]...)
 	for len(code) < 4*(n-2) {
 		code = append(code, addiu...)
 	}
@@ -540,8 +449,8 @@ f:	addiu $sp, $sp, -16
 // engine error naming the cause, and the next run gets a fresh process.
 func TestRunnerCrash(t *testing.T) {
 	e := startEngine(t, Options{Target: r2, Procs: 1})
-	obj := assemble(t, r2, "mips32r2", "f:\tsw $zero, 44($sp)\n\tjr $ra\n\tnop\n") // the trampoline's saved ra
-	_, err := e.Run(obj.code, obj.relocs, 0, nil)
+	obj := mipstest.Assemble(t, r2, "mips32r2", "f:\tsw $zero, 44($sp)\n\tjr $ra\n\tnop\n") // the trampoline's saved ra
+	_, err := e.Run(obj.Code, obj.Relocs, 0, nil)
 	require.Error(t, err)
 	t.Log(err)
 	assert.Contains(t, err.Error(), "bpfopt runner: SIGSEGV in the runner itself at pc 0x00000000 (not in the program)")
@@ -574,11 +483,11 @@ func TestBigEndian(t *testing.T) {
 // of GOMAXPROCS processes (go test -bench Run -cpu 1,2,4).
 func BenchmarkRun(b *testing.B) {
 	e := startEngine(b, Options{Target: r2})
-	obj := assemble(b, r2, "mips32r2", callSnippet("__udivdi3"))
+	obj := mipstest.Assemble(b, r2, "mips32r2", mipstest.CallSnippet("__udivdi3"))
 	mem := le64(1000000007, 10)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			res, err := e.Run(obj.code, obj.relocs, obj.labels["f"], mem)
+			res, err := e.Run(obj.Code, obj.Relocs, obj.Labels["f"], mem)
 			if err != nil || res.Fault != nil || res.R0 != 100000000 {
 				b.Errorf("run: %v %+v", err, res)
 				return

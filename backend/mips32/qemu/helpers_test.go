@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 )
 
 // Tests of the BPF helpers in runner/helpers.c, called the way compiled code
@@ -17,68 +18,28 @@ import (
 // come from the helpers' definitions (frontend/bpf.ConformanceHelpers for the
 // ubpf set), written out here, never from the runner.
 
-// arg is a 64-bit argument; rel makes it an offset into the memory block
-// (added to the block's address), for pointers.
-type arg struct {
-	v   uint64
-	rel bool
-}
-
-// helperCall is one call of a runtime symbol with 64-bit arguments.
-type helperCall struct {
-	sym  string
-	args []arg
-}
-
-func args(vs ...uint64) []arg {
-	a := make([]arg, len(vs))
+// ks are constant arguments.
+func ks(vs ...uint64) []mipstest.Arg {
+	a := make([]mipstest.Arg, len(vs))
 	for i, v := range vs {
-		a[i] = arg{v: v}
+		a[i] = mipstest.K(v)
 	}
 	return a
 }
 
+// call calls sym with constant arguments.
+func call(sym string, vs ...uint64) mipstest.Step { return mipstest.Call(sym, ks(vs...)...) }
+
 // distinct5 are five arguments whose ten halves all differ.
 var distinct5 = []uint64{0x1111111122222201, 0x3333333344444402, 0x5555555566666603, 0x7777777788888804, 0x99999999aaaaaa05}
 
-// callsSnippet calls each helper in turn, storing call i's result at 8i in
-// the block, and returns the last result. Argument j (0-based) of a call is
-// word 2j under O32: a0/a1, a2/a3, then the stack at 8j(sp); the low word
-// is the lower-numbered register or address (little-endian). A label
-// "callI" marks call I's jalr.
-func callsSnippet(calls []helperCall) string {
-	var b strings.Builder
-	b.WriteString("f:\taddiu $sp, $sp, -56\n\tsw $ra, 52($sp)\n\tsw $s0, 48($sp)\n\tmove $s0, $a0\n")
-	for i, c := range calls {
-		regs := []string{"$a0", "$a1", "$a2", "$a3"}
-		for j := len(c.args) - 1; j >= 0; j-- { // stack words first: they use t0
-			a := c.args[j]
-			lo, hi := "$t0", "$t1"
-			if j < 2 {
-				lo, hi = regs[2*j], regs[2*j+1]
-			}
-			fmt.Fprintf(&b, "\tli %s, %#x\n\tli %s, %#x\n", lo, uint32(a.v), hi, uint32(a.v>>32))
-			if a.rel {
-				fmt.Fprintf(&b, "\taddu %s, %s, $s0\n", lo, lo)
-			}
-			if j >= 2 {
-				fmt.Fprintf(&b, "\tsw $t0, %d($sp)\n\tsw $t1, %d($sp)\n", 8*j, 8*j+4)
-			}
-		}
-		fmt.Fprintf(&b, "\tlui $t9, %%hi(%[1]s)\n\taddiu $t9, $t9, %%lo(%[1]s)\ncall%[2]d:\tjalr $t9\n\tnop\n", c.sym, i)
-		fmt.Fprintf(&b, "\tsw $v0, %d($s0)\n\tsw $v1, %d($s0)\n", 8*i, 8*i+4)
-	}
-	b.WriteString("\tlw $s0, 48($sp)\n\tlw $ra, 52($sp)\n\tjr $ra\n\taddiu $sp, $sp, 56\n")
-	return b.String()
-}
-
-// runCalls runs calls against a block of 8 bytes per call followed by
-// payload (so relative arguments address the payload from offset
-// 8*len(calls)); it returns the results and the final payload.
-func runCalls(t *testing.T, e *Engine, march string, calls []helperCall, payload []byte) (*Result, []uint64, []byte) {
+// runCalls runs the steps program of calls (mipstest.StepsSource: O32,
+// every argument 64-bit, through t9) on a block of 8 bytes per call
+// followed by payload; it returns the results and the final payload.
+func runCalls(t *testing.T, e *Engine, march string, calls []mipstest.Step, payload []byte) (*Result, []uint64, []byte) {
 	t.Helper()
 	mem := append(make([]byte, 8*len(calls)), payload...)
-	res := runSnippet(t, e, march, callsSnippet(calls), "f", mem)
+	res := runSnippet(t, e, march, mipstest.StepsSource(calls, ""), "f", mem)
 	if res.Mem == nil {
 		return res, nil, nil
 	}
@@ -102,27 +63,26 @@ func TestSymbolsIncludeHelpers(t *testing.T) {
 func neg(n int64) uint64 { return uint64(n) }
 
 func TestUBPFHelpers(t *testing.T) {
-	const payloadOff = 8 * 4 // four calls per run below
-	p := func(off uint64) arg { return arg{payloadOff + off, true} }
+	k, p := mipstest.K, mipstest.Pay
 	bothRevisions(t, func(t *testing.T, e *Engine, march string) {
 		t.Run("gather_bytes, no_op, unwind continuing", func(t *testing.T) {
-			res, out, _ := runCalls(t, e, march, []helperCall{
-				{"ubpf_helper_0", args(distinct5...)},
-				{"ubpf_helper_2", args(distinct5...)},
-				{"ubpf_helper_5", args(0x0000000100000000, 2, 3, 4, 5)}, // not 0: only the high word is set
-				{"ubpf_helper_5", args(0xfedcba9876543210, 2, 3, 4, 5)},
+			res, out, _ := runCalls(t, e, march, []mipstest.Step{
+				call("ubpf_helper_0", distinct5...),
+				call("ubpf_helper_2", distinct5...),
+				call("ubpf_helper_5", 0x0000000100000000, 2, 3, 4, 5), // not 0: only the high word is set
+				call("ubpf_helper_5", 0xfedcba9876543210, 2, 3, 4, 5),
 			}, nil)
 			requireReturned(t, res)
 			assert.Equal(t, []uint64{0x01_02030405, 0, 0x0000000100000000, 0xfedcba9876543210}, out)
 		})
 		t.Run("memfrob", func(t *testing.T) {
 			payload := []byte("hello, world\x00...")
-			res, out, mem := runCalls(t, e, march, []helperCall{
-				{"ubpf_helper_1", []arg{p(2), {5, false}, {distinct5[2], false}, {distinct5[3], false}, {distinct5[4], false}}},
+			res, out, mem := runCalls(t, e, march, []mipstest.Step{
+				mipstest.Call("ubpf_helper_1", p(2), k(5), k(distinct5[2]), k(distinct5[3]), k(distinct5[4])),
 				// Length 0: nothing happens, even with a bad pointer.
-				{"ubpf_helper_1", args(0xdead000000000001, 0, 3, 4, 5)},
-				{"ubpf_helper_1", []arg{p(12), {1, false}}}, // r3..r5 not passed
-				{"ubpf_helper_2", nil},
+				call("ubpf_helper_1", 0xdead000000000001, 0, 3, 4, 5),
+				mipstest.Call("ubpf_helper_1", p(12), k(1)), // r3..r5 not passed
+				call("ubpf_helper_2"),
 			}, payload)
 			requireReturned(t, res)
 			assert.Equal(t, []uint64{0, 0, 0, 0}, out)
@@ -145,13 +105,12 @@ func TestUBPFHelpers(t *testing.T) {
 				{14, 14, 0},
 				{0, 8, neg('b' - 0x80)},
 			}
-			var calls []helperCall
-			str := func(off uint64) arg { return arg{8*uint64(len(cases)) + off, true} } // the payload follows the results
+			var calls []mipstest.Step
 			for _, c := range cases {
-				calls = append(calls, helperCall{"ubpf_helper_4", []arg{str(c.a), str(c.b), {distinct5[2], false}, {distinct5[3], false}, {distinct5[4], false}}})
+				calls = append(calls, mipstest.Call("ubpf_helper_4", p(c.a), p(c.b), k(distinct5[2]), k(distinct5[3]), k(distinct5[4])))
 			}
 			mem := append(make([]byte, 8*len(calls)), payload...)
-			res := runSnippet(t, e, march, callsSnippet(calls), "f", mem)
+			res := runSnippet(t, e, march, mipstest.StepsSource(calls, ""), "f", mem)
 			requireReturned(t, res)
 			for i, c := range cases {
 				assert.Equal(t, c.want, binary.LittleEndian.Uint64(res.Mem[8*i:]), "strcmp_ext(%d, %d)", c.a, c.b)
@@ -165,13 +124,13 @@ func TestUBPFHelpers(t *testing.T) {
 // call site, or fault where the memory ends; the engine goes on.
 func TestHelperErrors(t *testing.T) {
 	e := requireEngine(t, r2)
-	stopCase := func(t *testing.T, calls []helperCall, payload []byte, want string) {
+	stopCase := func(t *testing.T, calls []mipstest.Step, payload []byte, want string) {
 		t.Helper()
-		obj := assemble(t, r2, "mips32r2", callsSnippet(calls))
-		res, err := e.Run(obj.code, obj.relocs, obj.labels["f"], append(make([]byte, 8*len(calls)), payload...))
+		obj := mipstest.Assemble(t, r2, "mips32r2", mipstest.StepsSource(calls, ""))
+		res, err := e.Run(obj.Code, obj.Relocs, obj.Labels["f"], append(make([]byte, 8*len(calls)), payload...))
 		require.NoError(t, err)
 		require.NotNil(t, res.Fault)
-		site := obj.labels[fmt.Sprintf("call%d", len(calls)-1)]
+		site := obj.Labels[fmt.Sprintf("step%d", len(calls)-1)]
 		assert.Equal(t, want, res.Fault.Stop)
 		assert.True(t, res.Fault.InCode)
 		assert.Equal(t, site, res.Fault.PC)
@@ -180,25 +139,25 @@ func TestHelperErrors(t *testing.T) {
 		assert.Equal(t, uint64(0x01_02030405), binary.LittleEndian.Uint64(res.Mem), "the first call's result was stored")
 		requireReturned(t, runSnippet(t, e, "mips32", "f:\tli $v0, 42\n\tjr $ra\n\tli $v1, 7\n", "f", nil))
 	}
-	gather := helperCall{"ubpf_helper_0", args(distinct5...)}
+	gather := call("ubpf_helper_0", distinct5...)
 	t.Run("memfrob pointer", func(t *testing.T) {
-		stopCase(t, []helperCall{gather, {"ubpf_helper_1", args(0xdead000000000001, 3, 0, 0, 0)}}, nil,
+		stopCase(t, []mipstest.Step{gather, call("ubpf_helper_1", 0xdead000000000001, 3, 0, 0, 0)}, nil,
 			"memfrob: pointer 0xdead000000000001 is not a 32-bit address")
 	})
 	t.Run("memfrob length", func(t *testing.T) {
-		stopCase(t, []helperCall{gather, {"ubpf_helper_1", []arg{{16, true}, {1 << 32, false}}}}, make([]byte, 8),
+		stopCase(t, []mipstest.Step{gather, mipstest.Call("ubpf_helper_1", mipstest.Pay(0), mipstest.K(1<<32))}, make([]byte, 8),
 			"memfrob: length 0x100000000 runs past the end of the address space")
 	})
 	t.Run("strcmp_ext pointer", func(t *testing.T) {
-		stopCase(t, []helperCall{gather, {"ubpf_helper_4", []arg{{16, true}, {0x100000010, false}}}}, make([]byte, 8),
+		stopCase(t, []mipstest.Step{gather, mipstest.Call("ubpf_helper_4", mipstest.Pay(0), mipstest.K(0x100000010))}, make([]byte, 8),
 			"strcmp_ext: pointer 0x100000010 is not a 32-bit address")
 	})
 	// An unterminated string runs into the guard page after the block, even
 	// when the strings differ at their first byte (the reference reads both
 	// strings whole first).
 	t.Run("strcmp_ext unterminated", func(t *testing.T) {
-		calls := []helperCall{{"ubpf_helper_4", []arg{{8, true}, {12, true}}}}
-		res := runSnippet(t, e, "mips32r2", callsSnippet(calls), "f", append(make([]byte, 8), "x\x00\x00\x00yyyy"...))
+		calls := []mipstest.Step{mipstest.Call("ubpf_helper_4", mipstest.Pay(0), mipstest.Pay(4))}
+		res := runSnippet(t, e, "mips32r2", mipstest.StepsSource(calls, ""), "f", append(make([]byte, 8), "x\x00\x00\x00yyyy"...))
 		require.NotNil(t, res.Fault)
 		assert.Equal(t, "SIGSEGV", res.Fault.Signal)
 		assert.False(t, res.Fault.InCode)
@@ -211,37 +170,37 @@ func TestHelperErrors(t *testing.T) {
 // 64-bit ones included (0x100000000 must not reach helper 0).
 func TestCallx(t *testing.T) {
 	bothRevisions(t, func(t *testing.T, e *Engine, march string) {
-		res, out, _ := runCalls(t, e, march, []helperCall{
-			{"ubpf_callx", args(append([]uint64{0}, distinct5...)...)},
-			{"ubpf_callx", args(3, 1<<40, 2, 3, 4, 5)},
-			{"ubpf_callx", args(2, 1, 2, 3, 4, 5)},
-			{"ubpf_callx", args(5, 0xabcdef0012345678, 2, 3, 4, 5)},
+		res, out, _ := runCalls(t, e, march, []mipstest.Step{
+			call("ubpf_callx", append([]uint64{0}, distinct5...)...),
+			call("ubpf_callx", 3, 1<<40, 2, 3, 4, 5),
+			call("ubpf_callx", 2, 1, 2, 3, 4, 5),
+			call("ubpf_callx", 5, 0xabcdef0012345678, 2, 3, 4, 5),
 		}, nil)
 		requireReturned(t, res)
 		assert.Equal(t, []uint64{0x01_02030405, 1 << 20, 0, 0xabcdef0012345678}, out)
 	})
 	e := requireEngine(t, r2)
 	for _, tc := range []struct {
-		call helperCall
+		call mipstest.Step
 		want string
 	}{
-		{helperCall{"ubpf_callx", args(6, 1, 2, 3, 4, 5)}, "unknown helper id 6 in ubpf_callx"},
-		{helperCall{"ubpf_callx", args(0x100000000, 1, 2, 3, 4, 5)}, "unknown helper id 0x100000000 in ubpf_callx"},
-		{helperCall{"ubpf_callx", args(math.MaxUint64, 1, 2, 3, 4, 5)}, "unknown helper id 0xffffffffffffffff in ubpf_callx"},
-		{helperCall{"bpf_callx", args(0, 1, 2, 3, 4, 5)}, "unknown helper id 0 in bpf_callx"},
-		{helperCall{"bpf_callx", args(4, 1, 2, 3, 4, 5)}, "unknown helper id 4 in bpf_callx"},
-		{helperCall{"bpf_callx", args(12, 1, 2, 3, 4, 5)}, "unknown helper id 12 in bpf_callx"},
-		{helperCall{"bpf_callx", args(6, 1, 2, 3, 4, 5)}, "unknown helper id 6 in bpf_callx"},
-		{helperCall{"bpf_callx", args(4294967295, 1, 2, 3, 4, 5)}, "unknown helper id 4294967295 in bpf_callx"},
+		{call("ubpf_callx", 6, 1, 2, 3, 4, 5), "unknown helper id 6 in ubpf_callx"},
+		{call("ubpf_callx", 0x100000000, 1, 2, 3, 4, 5), "unknown helper id 0x100000000 in ubpf_callx"},
+		{call("ubpf_callx", math.MaxUint64, 1, 2, 3, 4, 5), "unknown helper id 0xffffffffffffffff in ubpf_callx"},
+		{call("bpf_callx", 0, 1, 2, 3, 4, 5), "unknown helper id 0 in bpf_callx"},
+		{call("bpf_callx", 4, 1, 2, 3, 4, 5), "unknown helper id 4 in bpf_callx"},
+		{call("bpf_callx", 12, 1, 2, 3, 4, 5), "unknown helper id 12 in bpf_callx"},
+		{call("bpf_callx", 6, 1, 2, 3, 4, 5), "unknown helper id 6 in bpf_callx"},
+		{call("bpf_callx", 4294967295, 1, 2, 3, 4, 5), "unknown helper id 4294967295 in bpf_callx"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
-			calls := []helperCall{{"ubpf_helper_0", args(distinct5...)}, tc.call, {"ubpf_helper_2", nil}}
-			obj := assemble(t, r2, "mips32r2", callsSnippet(calls))
-			res, err := e.Run(obj.code, obj.relocs, obj.labels["f"], make([]byte, 8*len(calls)))
+			calls := []mipstest.Step{call("ubpf_helper_0", distinct5...), tc.call, call("ubpf_helper_2")}
+			obj := mipstest.Assemble(t, r2, "mips32r2", mipstest.StepsSource(calls, ""))
+			res, err := e.Run(obj.Code, obj.Relocs, obj.Labels["f"], make([]byte, 8*len(calls)))
 			require.NoError(t, err)
 			require.NotNil(t, res.Fault)
 			assert.Equal(t, tc.want, res.Fault.Stop)
-			assert.Equal(t, obj.labels["call1"], res.Fault.PC)
+			assert.Equal(t, obj.Labels["step1"], res.Fault.PC)
 			assert.True(t, res.Fault.InCode)
 			assert.Equal(t, le64(0x01_02030405, 0, 0), res.Mem, "the program stopped at the second call")
 			requireReturned(t, runSnippet(t, e, "mips32", "f:\tli $v0, 42\n\tjr $ra\n\tli $v1, 7\n", "f", nil))
@@ -260,9 +219,9 @@ func xorshift32(x uint32) uint32 {
 // TestKernelHelpers: the bpf_helper_N set is deterministic and starts afresh
 // with every run.
 func TestKernelHelpers(t *testing.T) {
-	calls := []helperCall{
-		{"bpf_helper_5", nil}, {"bpf_helper_7", nil}, {"bpf_helper_5", nil}, {"bpf_helper_7", nil},
-		{"bpf_helper_8", args(distinct5...)}, {"bpf_callx", args(5)}, {"bpf_callx", args(7)}, {"bpf_callx", args(8)},
+	calls := []mipstest.Step{
+		call("bpf_helper_5"), call("bpf_helper_7"), call("bpf_helper_5"), call("bpf_helper_7"),
+		call("bpf_helper_8", distinct5...), call("bpf_callx", 5), call("bpf_callx", 7), call("bpf_callx", 8),
 	}
 	x1 := xorshift32(2463534242)
 	x2 := xorshift32(x1)

@@ -8,14 +8,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 )
 
 // runModule assembles src (text, then whatever sections it switches to),
-// lays it out as a module (object.image) and runs it from label entry.
-func runModule(t *testing.T, e *Engine, march, src, entry string, mem []byte) (*Result, *object) {
+// lays it out as a module (mipstest.Object.Image) and runs it from label
+// entry.
+func runModule(t *testing.T, e *Engine, march, src, entry string, mem []byte) (*Result, *mipstest.Object) {
 	t.Helper()
-	obj := assemble(t, e.Options().Target, march, src)
-	blob, relocs, syms := obj.image()
+	obj := mipstest.Assemble(t, e.Options().Target, march, src)
+	blob, relocs, syms := obj.Image()
 	off, ok := syms[entry]
 	require.True(t, ok, "no label %q", entry)
 	res, err := e.RunModule(blob, relocs, syms, off, mem)
@@ -23,56 +25,12 @@ func runModule(t *testing.T, e *Engine, march, src, entry string, mem []byte) (*
 	return res, obj
 }
 
-// moduleSource reads and writes a data word, calls a function through a
-// pointer in the data (an R_MIPS_32 against .text), calls its own
-// bpf_helper_5 (a module symbol shadows the runtime's), and reads a byte of
-// a data object that leaves the image's length odd.
-const moduleSource = `
-	.globl f
-f:	addiu $sp, $sp, -24
-	sw $ra, 20($sp)
-	sw $s0, 16($sp)
-	move $s0, $a0
-	lui $t0, %hi(counter)
-	lw $v0, %lo(counter)($t0)
-	addiu $t1, $v0, 1
-	sw $t1, %lo(counter)($t0)
-	sw $v0, 0($s0)
-	lui $t9, %hi(fptr)
-	lw $t9, %lo(fptr)($t9)
-	jalr $t9
-	nop
-	sw $v0, 4($s0)
-	lui $t9, %hi(bpf_helper_5)
-	addiu $t9, $t9, %lo(bpf_helper_5)
-	jalr $t9
-	nop
-	sw $v0, 8($s0)
-	lui $t0, %hi(bytes+2)
-	lbu $v0, %lo(bytes+2)($t0)
-	sw $v0, 12($s0)
-	lw $s0, 16($sp)
-	lw $ra, 20($sp)
-	move $v1, $zero
-	jr $ra
-	addiu $sp, $sp, 24
-twice:	jr $ra
-	li $v0, 0x2222
-	.globl bpf_helper_5
-bpf_helper_5:
-	jr $ra
-	li $v0, 0x5555
-	.data
-counter: .word 40
-fptr:	.word twice
-bytes:	.byte 7, 8, 9
-`
-
-// moduleImage is moduleSource's image, cut after the last data byte (GNU as
-// pads sections to 16 bytes) so that its length is not a multiple of 4.
+// moduleImage is mipstest.ModuleSource's image, cut after the last data
+// byte (GNU as pads sections to 16 bytes) so that its length is not a
+// multiple of 4.
 func moduleImage(t *testing.T, target mips32.Target, march string) ([]byte, []mips32.Reloc, map[string]uint32) {
-	obj := assemble(t, target, march, moduleSource)
-	blob, relocs, syms := obj.image()
+	obj := mipstest.Assemble(t, target, march, mipstest.ModuleSource)
+	blob, relocs, syms := obj.Image()
 	blob = blob[:syms["bytes"]+3]
 	require.NotZero(t, len(blob)%4)
 	return blob, relocs, syms
@@ -81,6 +39,7 @@ func moduleImage(t *testing.T, target mips32.Target, march string) ([]byte, []mi
 func TestRunModule(t *testing.T) {
 	bothRevisions(t, func(t *testing.T, e *Engine, march string) {
 		blob, relocs, syms := moduleImage(t, e.Options().Target, march)
+		base := codeBase(t, e)
 		// The data word written by the first run is back to 40 in the
 		// second: the image is copied afresh for every run.
 		for run := range 2 {
@@ -88,6 +47,7 @@ func TestRunModule(t *testing.T) {
 			require.NoError(t, err)
 			requireReturned(t, res)
 			assert.Equal(t, []uint32{40, 0x2222, 0x5555, 9}, le32Words(res.Mem), "run %d", run)
+			assert.Equal(t, uint64(base+syms["bytes"]), res.R0, "the data lies after the code, at its image offset")
 		}
 	})
 }
@@ -136,10 +96,10 @@ here:	nop
 	res, obj := runModule(t, e, "mips32r2", src, "f", nil)
 	requireReturned(t, res)
 	lo, hi := uint32(res.R0), uint32(res.R0>>32)
-	assert.Equal(t, obj.labels["here"], obj.labels["__udivdi3"])
+	assert.Equal(t, obj.Labels["here"], obj.Labels["__udivdi3"])
 	assert.Equal(t, lo, hi, "__udivdi3 is the module's, not libgcc's")
 	assert.NotEqual(t, e.Symbols()["__udivdi3"], hi)
-	assert.Equal(t, obj.labels["here"], lo-codeBase(t, e), "here is at its offset in the code region")
+	assert.Equal(t, obj.Labels["here"], lo-codeBase(t, e), "here is at its offset in the code region")
 }
 
 // codeBase finds the code region's address by running a function that

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 )
 
 // relocSource exercises every relocation form with in-place addends,
@@ -48,23 +49,23 @@ var relocSymbols = map[string]uint32{
 func TestLinkMatchesGNULd(t *testing.T) {
 	for _, target := range []mips32.Target{{Rev: mips32.R2}, {Rev: mips32.R2, BigEndian: true}} {
 		t.Run(target.String(), func(t *testing.T) {
-			obj := assemble(t, target, "mips32r2", relocSource)
-			require.Len(t, obj.relocs, 13)
+			obj := mipstest.Assemble(t, target, "mips32r2", relocSource)
+			require.Len(t, obj.Relocs, 13)
 			const base = 0x20000000
-			got, err := link(obj.code, obj.relocs, base, nil, relocSymbols, target.ByteOrder())
+			got, err := link(obj.Code, obj.Relocs, base, nil, relocSymbols, target.ByteOrder())
 			require.NoError(t, err)
 
 			dir := t.TempDir()
 			src := filepath.Join(dir, "r.s")
 			objPath, exe := filepath.Join(dir, "r.o"), filepath.Join(dir, "r.x")
 			require.NoError(t, os.WriteFile(src, []byte("\t.text\n\t.set noreorder\n"+relocSource), 0o644))
-			run(t, gnuTool(t, "as"), endianFlag(target), "-march=mips32r2", "-mabi=32", "-o", objPath, src)
-			args := []string{endianFlag(target), fmt.Sprintf("-Ttext=%#x", base), "-e", "0", "-o", exe, objPath}
+			run(t, mipstest.GNUTool(t, "as"), mipstest.EndianFlag(target), "-march=mips32r2", "-mabi=32", "-o", objPath, src)
+			args := []string{mipstest.EndianFlag(target), fmt.Sprintf("-Ttext=%#x", base), "-e", "0", "-o", exe, objPath}
 			for s, v := range relocSymbols {
 				args = append(args, "--defsym", fmt.Sprintf("%s=%#x", s, v))
 			}
-			run(t, gnuTool(t, "ld"), args...)
-			want := readObject(t, exe).code
+			run(t, mipstest.GNUTool(t, "ld"), args...)
+			want := mipstest.ReadObject(t, exe).Code
 			assert.Equal(t, words32(want, target.ByteOrder()), words32(got, target.ByteOrder()))
 		})
 	}

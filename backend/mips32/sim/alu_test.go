@@ -308,7 +308,7 @@ func runRegCases(t *testing.T, target mips32.Target, cases []regCase) {
 	obj, entries := assembleBatch(t, target, srcs)
 	m := newMachine(t, Options{Target: target})
 	for i, c := range run {
-		res, err := m.Run(obj.code, obj.relocs, entries[i], nil)
+		res, err := m.Run(obj.Code, obj.Relocs, entries[i], nil)
 		require.NoError(t, err)
 		if !assert.Nil(t, res.Fault, c.name) {
 			continue

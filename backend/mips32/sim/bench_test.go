@@ -56,7 +56,7 @@ func benchProgram(b *testing.B, src string, mem []byte) {
 	var insns int64
 	b.ResetTimer()
 	for range b.N {
-		res, err := m.Run(obj.code, obj.relocs, obj.labels["f"], mem)
+		res, err := m.Run(obj.Code, obj.Relocs, obj.Labels["f"], mem)
 		require.NoError(b, err)
 		require.Nil(b, res.Fault)
 		insns += res.Stats.Insns

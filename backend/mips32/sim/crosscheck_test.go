@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
 )
 
@@ -31,16 +32,16 @@ var qemuSignal = map[FaultKind]string{
 }
 
 // crossCheck runs code from label f on both engines and compares.
-func crossCheck(t *testing.T, e *qemu.Engine, m *Machine, name string, obj *object, mem []byte) {
+func crossCheck(t *testing.T, e *qemu.Engine, m *Machine, name string, obj *mipstest.Object, mem []byte) {
 	t.Helper()
-	crossCheckAt(t, e, m, name, obj, obj.labels["f"], mem)
+	crossCheckAt(t, e, m, name, obj, obj.Labels["f"], mem)
 }
 
-func crossCheckAt(t *testing.T, e *qemu.Engine, m *Machine, name string, obj *object, entry uint32, mem []byte) {
+func crossCheckAt(t *testing.T, e *qemu.Engine, m *Machine, name string, obj *mipstest.Object, entry uint32, mem []byte) {
 	t.Helper()
-	want, err := e.Run(obj.code, obj.relocs, entry, mem)
+	want, err := e.Run(obj.Code, obj.Relocs, entry, mem)
 	require.NoError(t, err, name)
-	got, err := m.Run(obj.code, obj.relocs, entry, mem)
+	got, err := m.Run(obj.Code, obj.Relocs, entry, mem)
 	require.NoError(t, err, name)
 	compareWithQemu(t, name, got, want)
 }

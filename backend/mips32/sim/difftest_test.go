@@ -309,12 +309,12 @@ func TestCrossCheckRandomPrograms(t *testing.T) {
 					for j := range diffData {
 						mem[j] = byte(g.rnd.Intn(256))
 					}
-					entry := obj.labels[name]
-					want, err := e.Run(obj.code, obj.relocs, entry, mem)
+					entry := obj.Labels[name]
+					want, err := e.Run(obj.Code, obj.Relocs, entry, mem)
 					if err != nil {
 						t.Fatalf("qemu: %v", err)
 					}
-					got, err := m.Run(obj.code, obj.relocs, entry, mem)
+					got, err := m.Run(obj.Code, obj.Relocs, entry, mem)
 					if err != nil {
 						t.Fatalf("sim: %v", err)
 					}

@@ -11,7 +11,7 @@ import (
 
 // AssembleModule assembles src with GNU as and lays it out as a module.
 func AssembleModule(t testing.TB, target mips32.Target, src string) *Module {
-	return assemble(t, target, src).module()
+	return moduleOf(assemble(t, target, src))
 }
 
 // RequireQemu is requireQemu.

@@ -199,7 +199,7 @@ func TestMemory(t *testing.T) {
 			obj, entries := assembleBatch(t, target, srcs)
 			m := newMachine(t, Options{Target: target})
 			for i, c := range cases {
-				res, err := m.Run(obj.code, obj.relocs, entries[i], c.mem)
+				res, err := m.Run(obj.Code, obj.Relocs, entries[i], c.mem)
 				require.NoError(t, err)
 				if !assert.Nil(t, res.Fault, c.name) {
 					continue

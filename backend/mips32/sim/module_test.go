@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 	"github.com/bpfopt/bpfopt/ir"
 )
 
@@ -15,58 +16,11 @@ import (
 // The module tests cross-check against the qemu engine's RunModule, which
 // lays a module out the same way.
 
-// moduleSource reads and writes a data word, calls a function through a
-// pointer in the data (an R_MIPS_32 against .text), calls its own
-// bpf_helper_5 (a module symbol shadows the runtime's), reads a byte of
-// the data and returns the address of a data object.
-const moduleSource = `
-	.globl f
-f:	addiu $sp, $sp, -24
-	sw $ra, 20($sp)
-	sw $s0, 16($sp)
-	move $s0, $a0
-	lui $t0, %hi(counter)
-	lw $v0, %lo(counter)($t0)
-	addiu $t1, $v0, 1
-	sw $t1, %lo(counter)($t0)
-	sw $v0, 0($s0)
-	lui $t9, %hi(fptr)
-	lw $t9, %lo(fptr)($t9)
-	jalr $t9
-	nop
-	sw $v0, 4($s0)
-	lui $t9, %hi(bpf_helper_5)
-	addiu $t9, $t9, %lo(bpf_helper_5)
-	jalr $t9
-	nop
-	sw $v0, 8($s0)
-	lui $t0, %hi(bytes+2)
-	lbu $v0, %lo(bytes+2)($t0)
-	sw $v0, 12($s0)
-	lw $s0, 16($sp)
-	lw $ra, 20($sp)
-	lui $v0, %hi(bytes)
-	addiu $v0, $v0, %lo(bytes)
-	move $v1, $zero
-	jr $ra
-	addiu $sp, $sp, 24
-twice:	jr $ra
-	li $v0, 0x2222
-	.globl bpf_helper_5
-bpf_helper_5:
-	jr $ra
-	li $v0, 0x5555
-	.data
-counter: .word 40
-fptr:	.word twice
-bytes:	.byte 7, 8, 9
-`
-
 func TestRunModule(t *testing.T) {
 	for _, target := range crossTargets {
 		t.Run(target.String(), func(t *testing.T) {
-			obj := assemble(t, target, moduleSource)
-			mod := obj.module()
+			obj := assemble(t, target, mipstest.ModuleSource)
+			mod := moduleOf(obj)
 			e := requireQemu(t, target)
 			m := newMachine(t, Options{Target: target})
 			// The data word written by the first run is back to 40 in the
@@ -103,7 +57,7 @@ g:	lui $t9, %hi(word)
 	.word 0
 word:	.word 0x12345678
 `)
-	mod := obj.module()
+	mod := moduleOf(obj)
 	m := newMachine(t, Options{Target: r2el})
 	res, err := m.RunModule(mod, mod.Symbols["f"], nil)
 	require.NoError(t, err)
@@ -120,7 +74,7 @@ word:	.word 0x12345678
 }
 
 func TestRunModuleErrors(t *testing.T) {
-	mod := assemble(t, r2el, moduleSource).module()
+	mod := moduleOf(assemble(t, r2el, mipstest.ModuleSource))
 	m := newMachine(t, Options{Target: r2el})
 	for _, c := range []struct {
 		name  string
@@ -188,7 +142,7 @@ func TestEnv(t *testing.T) {
 		"\tlw $s0, 16($sp)\n\tlw $ra, 20($sp)\n\tjr $ra\n\taddiu $sp, $sp, 24\n"
 	obj := assemble(t, r2el, src)
 	for run := range 2 { // the heap and the state start afresh every run
-		res, err := m.Run(obj.code, obj.relocs, obj.labels["f"], make([]byte, 20))
+		res, err := m.Run(obj.Code, obj.Relocs, obj.Labels["f"], make([]byte, 20))
 		require.NoError(t, err)
 		require.NotNil(t, res.Fault, "run %d", run)
 		assert.Equal(t, words(r2el, HeapBase, HeapBase+24, 0, 1, 2), res.Mem, "run %d", run)
@@ -214,12 +168,12 @@ func TestEnv(t *testing.T) {
 			return v, m.Store(uint32(a[0]), 8, v+1)
 		}},
 	}})
-	res, err := lm.Run(ld.code, ld.relocs, 0, []byte{1, 2, 3, 4, 5, 6, 7, 8})
+	res, err := lm.Run(ld.Code, ld.Relocs, 0, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	require.NoError(t, err)
 	requireReturned(t, res)
 	assert.Equal(t, uint64(0x0807060504030201), res.R0)
 	assert.Equal(t, []byte{2, 2, 3, 4, 5, 6, 7, 8}, res.Mem)
-	res, err = lm.Run(ld.code, ld.relocs, 0, []byte{1, 2, 3})
+	res, err = lm.Run(ld.Code, ld.Relocs, 0, []byte{1, 2, 3})
 	require.NoError(t, err)
 	require.NotNil(t, res.Fault)
 	assert.Equal(t, Unmapped, res.Fault.Kind)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 )
 
 // The static harness links a snippet into a freestanding Linux program
@@ -126,10 +127,10 @@ func buildHarness(t *testing.T, target mips32.Target, cases []harnessCase) *harn
 	dir := t.TempDir()
 	asm, obj, exe := filepath.Join(dir, "h.s"), filepath.Join(dir, "h.o"), filepath.Join(dir, "h")
 	require.NoError(t, os.WriteFile(asm, []byte(b.String()), 0o644))
-	flag := endianFlag(target)
-	out, err := exec.Command(gnuTool(t, "as"), flag, "-march="+target.March(), "-mabi=32", "-mno-fix-loongson3-llsc", "-o", obj, asm).CombinedOutput()
+	flag := mipstest.EndianFlag(target)
+	out, err := exec.Command(mipstest.GNUTool(t, "as"), flag, "-march="+target.March(), "-mabi=32", "-mno-fix-loongson3-llsc", "-o", obj, asm).CombinedOutput()
 	require.NoError(t, err, "as: %s", out)
-	out, err = exec.Command(gnuTool(t, "ld"), flag, "-static", "-nostdlib", "-e", "__start",
+	out, err = exec.Command(mipstest.GNUTool(t, "ld"), flag, "-static", "-nostdlib", "-e", "__start",
 		fmt.Sprintf("-Ttext=%#x", CodeBase), fmt.Sprintf("--section-start=.window=%#x", MemEnd-windowSize), "-o", exe, obj).CombinedOutput()
 	require.NoError(t, err, "ld: %s", out)
 
@@ -151,7 +152,7 @@ func buildHarness(t *testing.T, target mips32.Target, cases []harnessCase) *harn
 	if target.BigEndian {
 		qemuName = "qemu-mips"
 	}
-	requireTool(t, qemuName, "qemu-user")
+	mipstest.RequireTool(t, qemuName, "qemu-user")
 	log := filepath.Join(dir, "trace.log")
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(qemuName, "-cpu", "24Kf", "-singlestep", "-d", "exec,nochain",

@@ -10,150 +10,45 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/internal/mipstest"
 	"github.com/bpfopt/bpfopt/ir"
 )
-
-// callSnippet calls a runtime routine with the 64-bit arguments at 0(a0)
-// and 8(a0), through a %hi/%lo-relocated t9, from a proper O32 frame. The
-// word order of a 64-bit argument in a register pair is the memory order,
-// so the snippet serves both byte orders. A helper function first makes
-// the entry offset non-zero.
-func callSnippet(sym string) string {
-	return fmt.Sprintf(`
-helper:
-	jr $ra
-	li $v0, 99
-f:	addiu $sp, $sp, -24
-	sw $ra, 20($sp)
-	lw $t0, 0($a0)
-	lw $t1, 4($a0)
-	lw $a2, 8($a0)
-	lw $a3, 12($a0)
-	move $a0, $t0
-	move $a1, $t1
-	lui $t9, %%hi(%[1]s)
-	addiu $t9, $t9, %%lo(%[1]s)
-	jalr $t9
-	nop
-	lw $ra, 20($sp)
-	jr $ra
-	addiu $sp, $sp, 24
-`, sym)
-}
-
-type divCase struct {
-	sym        string
-	a, b, want uint64
-}
-
-// divCases are checked against Go's own 64-bit arithmetic.
-func divCases() []divCase {
-	x, y := uint64(0xfedcba9876543210), uint64(0x12345)
-	sx, sy := int64(-0x123456789abcdef), int64(0x7777)
-	return []divCase{
-		{"__udivdi3", x, y, x / y},
-		{"__umoddi3", x, y, x % y},
-		{"__divdi3", uint64(sx), uint64(sy), uint64(sx / sy)},
-		{"__moddi3", uint64(sx), uint64(sy), uint64(sx % sy)},
-		{"__udivdi3", 0x00000001_00000000, 3, 0x55555555},
-	}
-}
 
 func TestDivisionRoutines(t *testing.T) {
 	for _, target := range allTargets {
 		t.Run(target.String(), func(t *testing.T) {
-			for _, c := range divCases() {
-				res, _ := runSim(t, target, callSnippet(c.sym), u64s(target, c.a, c.b))
+			for _, c := range mipstest.DivCases() {
+				res, _ := runSim(t, target, mipstest.CallSnippet(c.Sym), u64s(target, c.A, c.B))
 				requireReturned(t, res)
-				assert.Equal(t, c.want, res.R0, "%s(%#x, %#x)", c.sym, c.a, c.b)
+				assert.Equal(t, c.Want, res.R0, "%s(%#x, %#x)", c.Sym, c.A, c.B)
 				assert.Equal(t, int64(1), res.Stats.RuntimeCalls)
 			}
 		})
 	}
 }
 
-// atomicSnippet calls an 8-byte atomic read-modify-write routine
-// (ptr, uint64 val, int memorder): ptr = a0, val in a2/a3, memorder at
-// 16(sp), on the word at 0(a0) with the operand at 8(a0).
-func atomicSnippet(sym string) string {
-	return fmt.Sprintf(`
-f:	addiu $sp, $sp, -32
-	sw $ra, 28($sp)
-	lw $a2, 8($a0)
-	lw $a3, 12($a0)
-	li $t0, 5
-	sw $t0, 16($sp)
-	lui $t9, %%hi(%[1]s)
-	addiu $t9, $t9, %%lo(%[1]s)
-	jalr $t9
-	nop
-	lw $ra, 28($sp)
-	jr $ra
-	addiu $sp, $sp, 32
-`, sym)
-}
-
-type atomicCase struct {
-	sym            string
-	old, arg, want uint64 // want: the word after the operation; each returns old
-}
-
-func atomicCases() []atomicCase {
-	old, arg := uint64(0x00000001_ffffffff), uint64(0x80000000_00000003)
-	return []atomicCase{
-		{"__atomic_fetch_add_8", old, arg, old + arg},
-		{"__atomic_fetch_or_8", old, arg, old | arg},
-		{"__atomic_fetch_and_8", old, arg, old & arg},
-		{"__atomic_fetch_xor_8", old, arg, old ^ arg},
-		{"__atomic_exchange_8", old, arg, arg},
-	}
-}
-
 func TestAtomicRoutines(t *testing.T) {
 	for _, target := range allTargets {
 		t.Run(target.String(), func(t *testing.T) {
-			for _, c := range atomicCases() {
-				res, _ := runSim(t, target, atomicSnippet(c.sym), u64s(target, c.old, c.arg))
+			for _, c := range mipstest.AtomicCases() {
+				res, _ := runSim(t, target, mipstest.AtomicSnippet(c.Sym), u64s(target, c.Old, c.Arg))
 				requireReturned(t, res)
-				assert.Equal(t, c.old, res.R0, "%s returns the old value", c.sym)
-				assert.Equal(t, u64s(target, c.want, c.arg), res.Mem, c.sym)
+				assert.Equal(t, c.Old, res.R0, "%s returns the old value", c.Sym)
+				assert.Equal(t, u64s(target, c.Want, c.Arg), res.Mem, c.Sym)
 			}
 		})
 	}
 }
 
-// cmpxchgSnippet calls __atomic_compare_exchange_8(ptr, expected *,
-// uint64 desired, int success, int failure) on the block
-// { object, expected, desired }.
-const cmpxchgSnippet = `
-f:	addiu $sp, $sp, -32
-	sw $ra, 28($sp)
-	lw $a2, 16($a0)
-	lw $a3, 20($a0)
-	addiu $a1, $a0, 8
-	li $t0, 5
-	sw $t0, 16($sp)
-	sw $t0, 20($sp)
-	lui $t9, %hi(__atomic_compare_exchange_8)
-	addiu $t9, $t9, %lo(__atomic_compare_exchange_8)
-	jalr $t9
-	nop
-	andi $v0, $v0, 0xff
-	move $v1, $zero
-	lw $ra, 28($sp)
-	jr $ra
-	addiu $sp, $sp, 32
-`
-
 func TestCompareExchange(t *testing.T) {
 	for _, target := range allTargets {
 		t.Run(target.String(), func(t *testing.T) {
-			res, _ := runSim(t, target, cmpxchgSnippet, u64s(target, 0x1111_2222_3333_4444, 0x1111_2222_3333_4444, 0xaaaa_bbbb_cccc_dddd))
+			res, _ := runSim(t, target, mipstest.CmpxchgSnippet, u64s(target, 0x1111_2222_3333_4444, 0x1111_2222_3333_4444, 0xaaaa_bbbb_cccc_dddd))
 			requireReturned(t, res)
 			assert.Equal(t, r0Of(target, 1, 0), res.R0, "equal: exchanged")
 			assert.Equal(t, u64s(target, 0xaaaa_bbbb_cccc_dddd, 0x1111_2222_3333_4444, 0xaaaa_bbbb_cccc_dddd), res.Mem)
 
-			res, _ = runSim(t, target, cmpxchgSnippet, u64s(target, 5, 6, 7))
+			res, _ = runSim(t, target, mipstest.CmpxchgSnippet, u64s(target, 5, 6, 7))
 			requireReturned(t, res)
 			assert.Equal(t, uint64(0), res.R0, "different: not exchanged")
 			assert.Equal(t, u64s(target, 5, 5, 7), res.Mem, "expected receives the current value")
@@ -166,14 +61,14 @@ func TestCrossCheckRuntime(t *testing.T) {
 		t.Run(target.String(), func(t *testing.T) {
 			e := requireQemu(t, target)
 			m := newMachine(t, Options{Target: target})
-			for _, c := range divCases() {
-				crossCheck(t, e, m, c.sym, assemble(t, target, callSnippet(c.sym)), le64(c.a, c.b))
+			for _, c := range mipstest.DivCases() {
+				crossCheck(t, e, m, c.Sym, assemble(t, target, mipstest.CallSnippet(c.Sym)), mipstest.LE64(c.A, c.B))
 			}
-			for _, c := range atomicCases() {
-				crossCheck(t, e, m, c.sym, assemble(t, target, atomicSnippet(c.sym)), le64(c.old, c.arg))
+			for _, c := range mipstest.AtomicCases() {
+				crossCheck(t, e, m, c.Sym, assemble(t, target, mipstest.AtomicSnippet(c.Sym)), mipstest.LE64(c.Old, c.Arg))
 			}
-			crossCheck(t, e, m, "cmpxchg equal", assemble(t, target, cmpxchgSnippet), le64(3, 3, 9))
-			crossCheck(t, e, m, "cmpxchg different", assemble(t, target, cmpxchgSnippet), le64(3, 4, 9))
+			crossCheck(t, e, m, "cmpxchg equal", assemble(t, target, mipstest.CmpxchgSnippet), mipstest.LE64(3, 3, 9))
+			crossCheck(t, e, m, "cmpxchg different", assemble(t, target, mipstest.CmpxchgSnippet), mipstest.LE64(3, 4, 9))
 			crossCheck(t, e, m, "s0 not restored", assemble(t, target, s0NotRestored), nil)
 		})
 	}
@@ -332,7 +227,7 @@ func TestExterns(t *testing.T) {
 			obj := assemble(t, target, helperSnippet)
 			run := func(args []uint64, extra ...uint64) *Result {
 				mem := u64s(target, append(append([]uint64(nil), args...), extra...)...)
-				res, err := m.Run(obj.code, obj.relocs, obj.labels["f"], mem)
+				res, err := m.Run(obj.Code, obj.Relocs, obj.Labels["f"], mem)
 				require.NoError(t, err)
 				return res
 			}
@@ -365,13 +260,13 @@ func TestExterns(t *testing.T) {
 
 func TestRuntimeFaults(t *testing.T) {
 	// A division by zero that reaches __udivdi3 (callers must rule it out).
-	res, _ := runSim(t, r2el, callSnippet("__udivdi3"), le64(5, 0))
+	res, _ := runSim(t, r2el, mipstest.CallSnippet("__udivdi3"), mipstest.LE64(5, 0))
 	require.NotNil(t, res.Fault)
 	assert.Equal(t, RuntimeError, res.Fault.Kind)
 	assert.Contains(t, res.Fault.Msg, "__udivdi3 (called from code offset 0x30): __udivdi3: division by zero reached the runtime")
 
 	// An atomic on an unmapped address.
-	res, _ = runSim(t, r2el, strings.Replace(atomicSnippet("__atomic_fetch_add_8"), "jalr $t9\n\tnop", "jalr $t9\n\tmove $a0, $zero", 1), make([]byte, 16))
+	res, _ = runSim(t, r2el, strings.Replace(mipstest.AtomicSnippet("__atomic_fetch_add_8"), "jalr $t9\n\tnop", "jalr $t9\n\tmove $a0, $zero", 1), make([]byte, 16))
 	require.NotNil(t, res.Fault)
 	assert.Equal(t, Unmapped, res.Fault.Kind, "%v", res.Fault)
 	assert.Equal(t, uint32(0), res.Fault.Addr)

@@ -111,7 +111,7 @@ func TestConcurrentRuns(t *testing.T) {
 				if (g+i)%2 == 0 {
 					obj, mem = b, []byte{byte(g), byte(i), 0, 0}
 				}
-				res, err := m.Run(obj.code, obj.relocs, 0, mem)
+				res, err := m.Run(obj.Code, obj.Relocs, 0, mem)
 				switch {
 				case err != nil:
 					errs <- err

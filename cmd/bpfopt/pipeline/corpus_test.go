@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/cmd/bpfopt/bench/packet"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
 )
 
@@ -51,22 +51,16 @@ func corpusCtx(packet []byte) []byte {
 // corpusOut is out[i] of a ctx.
 func corpusOut(mem []byte, i int) uint32 { return binary.LittleEndian.Uint32(mem[4+4*i:]) }
 
-// compileC compiles a corpus file with clang for bpfel and returns the
-// object's path.
-func compileC(t *testing.T, file, cpu string) string {
+// loadCorpus builds a corpus file as the benchmark does (ClangBPF) and
+// loads the object.
+func loadCorpus(t *testing.T, file, cpu string) *bpf.Object {
 	t.Helper()
-	if _, err := exec.LookPath("clang"); err != nil {
-		if os.Getenv("BPFOPT_SKIP_EXTERNAL") == "1" {
-			t.Skip("clang not found (BPFOPT_SKIP_EXTERNAL=1)")
-		}
-		t.Fatal("clang not found: apt-get install clang (or set BPFOPT_SKIP_EXTERNAL=1)")
-	}
-	out := filepath.Join(t.TempDir(), strings.TrimSuffix(file, ".c")+"-"+cpu+".o")
-	// -g: BTF, which map definitions in .maps need.
-	cmd := exec.Command("clang", "-O2", "-g", "-target", "bpfel", "-mcpu="+cpu, "-c", filepath.Join(corpusDir, file), "-o", out)
-	msg, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s\n%s", cmd, msg)
-	return out
+	o32Tool(t, "clang", "clang")
+	data, err := ClangBPF(filepath.Join(corpusDir, file), cpu)
+	require.NoError(t, err)
+	obj, err := bpf.LoadELFObject(bytes.NewReader(data))
+	require.NoError(t, err)
+	return obj
 }
 
 // corpusRun is what a program of an object does with one input.
@@ -106,11 +100,7 @@ func TestCorpus(t *testing.T) {
 		for _, cpu := range []string{"v1", "v3"} { // v3: 32-bit ALU and jumps
 			t.Run(strings.TrimSuffix(c.file, ".c")+"/"+cpu, func(t *testing.T) {
 				t.Parallel()
-				data, err := os.ReadFile(compileC(t, c.file, cpu))
-				require.NoError(t, err)
-				obj, err := bpf.LoadELFObject(bytes.NewReader(data))
-				require.NoError(t, err)
-				runCorpusCase(t, c, obj, configs)
+				runCorpusCase(t, c, loadCorpus(t, c.file, cpu), configs)
 			})
 		}
 	}
@@ -193,10 +183,7 @@ func TestCorpusSimMatchesQemu(t *testing.T) {
 	for _, c := range corpusCases() {
 		t.Run(strings.TrimSuffix(c.file, ".c"), func(t *testing.T) {
 			t.Parallel()
-			data, err := os.ReadFile(compileC(t, c.file, "v3"))
-			require.NoError(t, err)
-			obj, err := bpf.LoadELFObject(bytes.NewReader(data))
-			require.NoError(t, err)
+			obj := loadCorpus(t, c.file, "v3")
 			var runs []corpusRun
 			for _, prog := range c.entries {
 				for _, pkt := range c.packets {
@@ -231,76 +218,35 @@ func TestCorpusSimMatchesQemu(t *testing.T) {
 
 // --- inputs -------------------------------------------------------------
 
+// Packets of the cases, built with the benchmark's package packet: from
+// ipA to ipB, UDP without checksum, TCP with sequence number 1000.
 var (
-	macA = []byte{0x02, 0, 0, 0, 0, 1}
-	macB = []byte{0x02, 0, 0, 0, 0, 2}
-	ipA  = [4]byte{10, 0, 0, 1}
-	ipB  = [4]byte{192, 168, 1, 20}
+	ipA = packet.IP4(10, 0, 0, 1)
+	ipB = packet.IP4(192, 168, 1, 20)
 )
 
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-
-func ether(proto uint16, payload []byte) []byte { return cat(macA, macB, be16(proto), payload) }
+func ether(proto uint16, payload []byte) []byte { return packet.Ether(proto, payload) }
 
 func vlanEther(vid, proto uint16, payload []byte) []byte {
-	return cat(macA, macB, be16(0x8100), be16(vid), be16(proto), payload)
+	return packet.EtherTagged([]packet.VLANTag{packet.Tag(packet.Ether8021Q, 0, vid)}, proto, payload)
 }
 
-// inetChecksum is RFC 1071's checksum of b.
-func inetChecksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
-}
-
-// ipv4 builds an IPv4 header (with len(opts) bytes of options, a multiple
-// of 4) and a correct checksum, then the payload.
+// ipv4 is an IPv4 header with options (a multiple of 4 bytes) and a
+// correct checksum, then the payload.
 func ipv4(proto byte, fragOff uint16, opts, payload []byte) []byte {
-	h := make([]byte, 20, 20+len(opts))
-	h[0] = 0x40 | byte((20+len(opts))/4)
-	binary.BigEndian.PutUint16(h[2:], uint16(20+len(opts)+len(payload)))
-	binary.BigEndian.PutUint16(h[4:], 0x1234)
-	binary.BigEndian.PutUint16(h[6:], fragOff)
-	h[8], h[9] = 64, proto
-	copy(h[12:], ipA[:])
-	copy(h[16:], ipB[:])
-	h = append(h, opts...)
-	binary.BigEndian.PutUint16(h[10:], inetChecksum(h))
-	return append(h, payload...)
+	return packet.IPv4(packet.IPv4Header{Src: ipA, Dst: ipB, Proto: proto, FragOff: fragOff, Options: opts, ID: 0x1234}, payload)
 }
 
-func udp(sport, dport uint16, payload []byte) []byte {
-	return cat(be16(sport), be16(dport), be16(uint16(8+len(payload))), be16(0), payload)
-}
+func udp(sport, dport uint16, payload []byte) []byte { return packet.UDP(0, 0, sport, dport, payload) }
 
 func tcp(sport, dport uint16, flags byte, payload []byte) []byte {
-	h := make([]byte, 20)
-	binary.BigEndian.PutUint16(h, sport)
-	binary.BigEndian.PutUint16(h[2:], dport)
-	binary.BigEndian.PutUint32(h[4:], 1000)
-	h[12], h[13] = 5<<4, flags
-	binary.BigEndian.PutUint16(h[14:], 65535)
-	return append(h, payload...)
+	return packet.TCP(ipA, ipB, packet.TCPHeader{Sport: sport, Dport: dport, Seq: 1000, Flags: flags}, payload)
 }
 
-func randomBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, 42))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+var (
+	cat         = packet.Cat
+	randomBytes = packet.Random
+)
 
 // flowRecord is flow_table.c's struct record (16 bytes, little-endian).
 func flowRecord(saddr, daddr uint32, sport, dport uint16, proto, flags byte, nbytes uint16) []byte {
@@ -345,7 +291,7 @@ func corpusCases() []corpusCase {
 				if bytes.Equal(pkt, echo) { // ports and addresses swapped
 					udpOff := corpusHeaderLen + 14 + 20
 					require.Equal(t, []byte{0, 7, 0x15, 0xb3}, mem[udpOff:udpOff+4])
-					require.Equal(t, cat(ipB[:], ipA[:]), mem[corpusHeaderLen+14+12:corpusHeaderLen+14+20])
+					require.Equal(t, cat(packet.BE32(ipB), packet.BE32(ipA)), mem[corpusHeaderLen+14+12:corpusHeaderLen+14+20])
 				}
 			},
 		},
@@ -412,7 +358,7 @@ func corpusCases() []corpusCase {
 				if len(pkt) > 1500 {
 					pkt = pkt[:1500]
 				}
-				require.Equal(t, uint32(inetChecksum(pkt)), corpusOut(mem, 0), "internet checksum of %x", pkt)
+				require.Equal(t, uint32(packet.Checksum(pkt)), corpusOut(mem, 0), "internet checksum of %x", pkt)
 				require.Equal(t, crc32.ChecksumIEEE(pkt), corpusOut(mem, 2), "crc32 of %x", pkt)
 				switch {
 				case bytes.Equal(pkt, dns) || bytes.Equal(pkt, withOpts):
@@ -485,10 +431,7 @@ func corpusCases() []corpusCase {
 func TestCorpusLinkedWithC(t *testing.T) {
 	gcc := o32Tool(t, "mipsel-linux-gnu-gcc", "gcc-mipsel-linux-gnu")
 	qemu := o32Tool(t, "qemu-mipsel", "qemu-user")
-	data, err := os.ReadFile(compileC(t, "xdp_parse.c", "v1"))
-	require.NoError(t, err)
-	obj, err := bpf.LoadELFObject(bytes.NewReader(data))
-	require.NoError(t, err)
+	obj := loadCorpus(t, "xdp_parse.c", "v1")
 	var c corpusCase
 	for _, cc := range corpusCases() {
 		if cc.file == "xdp_parse.c" {

@@ -5,26 +5,16 @@ import (
 	"fmt"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
+	"github.com/bpfopt/bpfopt/backend/mips32/sim/runner"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
 )
 
-// Map objects in a module's data. The layout is the runtime ABI that the
-// run engine's helpers implement (backend/mips32/qemu/runner) and that
-// docs/abi.md documents:
-//
-//	struct bpf_map {      // 32 bytes
-//		uint32_t type, key_size, value_size, max_entries, flags;
-//		uint32_t initial;  // address of the initial contents, or 0
-//		uint32_t state;    // the runtime's, 0 until first use
-//		uint32_t reserved;
-//	};
-//
-// Initial contents: an array's max_entries*value_size bytes; a program
-// array's max_entries u32 entry addresses (0 = empty slot).
-const (
-	mapObjectSize  = 32
-	mapInitialWord = 5 // index of the initial field
-)
+// Map objects in a module's data are struct bpf_map, the runtime ABI that
+// the run engines' helpers implement (backend/mips32/qemu/runner, and
+// backend/mips32/sim/runner, whose MapWord constants give the layout) and
+// that docs/abi.md documents. Initial contents: an array's
+// max_entries*value_size bytes; a program array's max_entries u32 entry
+// addresses (0 = empty slot).
 
 // emitMaps adds every map and data section of the object to the module's
 // data: a section's bytes under its (local) symbol, a map as a global
@@ -36,9 +26,15 @@ func emitMaps(mod *mips32.Module, maps []*bpf.MapSpec, t mips32.Target) error {
 			mod.AddData(m.Symbol, m.Data, 8, true)
 			continue
 		}
-		obj := make([]byte, mapObjectSize)
-		for i, w := range []uint32{m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags} {
-			order.PutUint32(obj[4*i:], w)
+		obj := make([]byte, runner.MapObjectSize)
+		for word, v := range map[int]uint32{
+			runner.MapWordType:       m.Type,
+			runner.MapWordKeySize:    m.KeySize,
+			runner.MapWordValueSize:  m.ValueSize,
+			runner.MapWordMaxEntries: m.MaxEntries,
+			runner.MapWordFlags:      m.Flags,
+		} {
+			order.PutUint32(obj[4*word:], v)
 		}
 		off := mod.AddData(m.Symbol, obj, 8, false)
 		init, relocs, err := initialContents(m, order)
@@ -50,7 +46,7 @@ func emitMaps(mod *mips32.Module, maps []*bpf.MapSpec, t mips32.Target) error {
 		}
 		initSym := m.Symbol + "__init"
 		initOff := mod.AddData(initSym, init, 8, true)
-		mod.AddDataReloc(off+4*mapInitialWord, initSym)
+		mod.AddDataReloc(off+4*runner.MapWordInitial, initSym)
 		for slot, prog := range relocs {
 			if _, ok := mod.Entry(prog); !ok {
 				return fmt.Errorf("map %s: slot %d names program %q, which is not compiled", m.Symbol, slot, prog)

@@ -150,14 +150,23 @@ func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
 }
 
 // CompileObject compiles the programs of an ELF object that keep says to
-// keep (nil: all) into one module, with its maps and data sections in the
-// module's data (see emitMaps), so that tail calls and map references
-// between them resolve within the module.
+// keep (nil: all), and the tail-call targets, into one module with the
+// object's maps and data sections in the module's data (see emitMaps), so
+// that tail calls and map references between them resolve within the
+// module. The tail-call targets are the programs the object's program
+// arrays name: every map is emitted, and a slot's relocation needs its
+// program.
 func CompileObject(obj *bpf.Object, keep func(name string) bool, opts Options) (*Result, error) {
+	tailTargets := map[string]bool{}
+	for _, m := range obj.Maps {
+		for _, name := range m.Programs {
+			tailTargets[name] = true
+		}
+	}
 	var entries, subs []*ir.Func
 	var reps []*passes.Report
 	for _, p := range obj.Programs {
-		if keep != nil && !keep(p.Name) {
+		if keep != nil && !keep(p.Name) && !tailTargets[p.Name] {
 			continue
 		}
 		funcs, r, err := middleEnd(p, p.Name, opts)

@@ -97,7 +97,7 @@ static const struct {
 #define CODE_TAIL 16u         /* break words after the code */
 #define DATA_HINT 0x30000000u
 #define DATA_SIZE (16u << 20) /* largest memory block, followed by a guard page */
-#define HEAP_HINT 0x38000000u
+#define HEAP_HINT 0x10000000u /* sim.HeapBase: map value pointers agree with the simulator's */
 #define HEAP_SIZE (256u << 20) /* map storage (maps.c), emptied before each run */
 
 /* --- system calls ------------------------------------------------------- */

@@ -39,16 +39,20 @@ import (
 	"github.com/bpfopt/bpfopt/ir"
 )
 
-// The struct bpf_map layout (docs/abi.md, maps.c): eight u32 words.
+// The struct bpf_map layout (docs/abi.md): eight u32 words, the map
+// objects the compiler emits in a module's data (cmd/bpfopt/pipeline) and
+// both runtimes read: this package and the C runner's maps.c, whose
+// struct the tests check against these constants.
 const (
-	MapObjectSize = 32
-	mapWordType   = 0
-	mapWordKey    = 1
-	mapWordValue  = 2
-	mapWordMax    = 3
-	// word 4 is map_flags, unused
-	mapWordInitial = 5
-	mapWordState   = 6
+	MapObjectSize     = 32 // bytes, 4-byte aligned
+	MapWordType       = 0  // BPF_MAP_TYPE_*
+	MapWordKeySize    = 1
+	MapWordValueSize  = 2
+	MapWordMaxEntries = 3
+	MapWordFlags      = 4 // map_flags from the ELF, unused
+	MapWordInitial    = 5 // address of the initial contents, or 0
+	MapWordState      = 6 // the runtime's, 0 until first use
+	MapWordReserved   = 7
 )
 
 // TailCallTargetSymbol is the routine a compiled tail call asks for the
@@ -151,11 +155,11 @@ func (c *call) Map(arg uint64) (*bpfrt.Map, error) {
 		return nil, err
 	}
 	w := func(i int) uint32 { return c.order.Uint32(obj[4*i:]) }
-	if state := w(mapWordState); state != 0 {
+	if state := w(MapWordState); state != 0 {
 		return nil, fmt.Errorf("map at 0x%08x: state word 0x%08x is not the runtime's (map objects start with state 0)", addr, state)
 	}
-	def := bpfrt.Def{Type: w(mapWordType), KeySize: w(mapWordKey), ValueSize: w(mapWordValue), MaxEntries: w(mapWordMax)}
-	store := &heapStorage{run: c.state, initial: w(mapWordInitial), def: def}
+	def := bpfrt.Def{Type: w(MapWordType), KeySize: w(MapWordKeySize), ValueSize: w(MapWordValueSize), MaxEntries: w(MapWordMaxEntries)}
+	store := &heapStorage{run: c.state, initial: w(MapWordInitial), def: def}
 	m := bpfrt.NewMap(def, store)
 	if err := m.Open(); err != nil {
 		return nil, fmt.Errorf("map at 0x%08x: %w", addr, err)
@@ -164,7 +168,7 @@ func (c *call) Map(arg uint64) (*bpfrt.Map, error) {
 	if obj, err = c.env.Bytes(addr, MapObjectSize); err != nil {
 		return nil, err
 	}
-	c.order.PutUint32(obj[4*mapWordState:], store.state)
+	c.order.PutUint32(obj[4*MapWordState:], store.state)
 	c.state.maps[addr] = m
 	return m, nil
 }
