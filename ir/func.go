@@ -50,13 +50,16 @@ type Block struct {
 
 // Value is one SSA definition.
 type Value struct {
-	ID     int
-	Op     Op
-	Type   Type
+	ID   int
+	Op   Op
+	Type Type
+	// Align is, for memory ops, the proven alignment of the accessed
+	// address (0/1 = unknown). (It sits next to Op and Type, where it
+	// fits in padding: a function can have millions of values.)
+	Align  uint8
 	Args   []*Value
 	AuxInt int64
 	Sym    string
-	Align  uint8 // for memory ops: proven alignment of the accessed address (0/1 = unknown)
 	Block  *Block
 	// Comment is free text shown after the value in dumps (e.g. "hi of v7"
 	// after legalize64); it carries no semantics and the parser ignores it.
@@ -207,27 +210,59 @@ func (f *Func) ComputeUses() {
 // RemoveDeadValues deletes values with no uses and no side effects, to a
 // fixed point. It returns how many were removed.
 func (f *Func) RemoveDeadValues() int {
-	removed := 0
-	for changed := true; changed; {
-		changed = false
-		for _, b := range f.Blocks {
-			out := b.Values[:0]
-			for _, v := range b.Values {
-				if v.Uses == 0 && !v.Op.Info().SideEffect {
-					v.ResetArgs()
-					removed++
-					changed = true
-					continue
-				}
-				out = append(out, v)
+	return f.RemoveDeadValuesFrom(func(*Value) bool { return true })
+}
+
+// RemoveDeadValuesFrom is RemoveDeadValues starting from the unused values
+// that seed accepts: it removes them and, to a fixed point, every value
+// without side effects whose uses were all removed. It returns how many
+// values it removed.
+//
+// It works off a list: a removed value's arguments lose a use each and
+// join the list when that was their last, so a chain of dead values goes
+// in one sweep over the function instead of one sweep per link.
+func (f *Func) RemoveDeadValuesFrom(seed func(v *Value) bool) int {
+	removable := func(v *Value) bool { return v.Uses == 0 && !v.Op.Info().SideEffect }
+	var work []*Value
+	for _, b := range f.Blocks {
+		for _, v := range b.Values {
+			if removable(v) && seed(v) {
+				work = append(work, v)
 			}
-			for i := len(out); i < len(b.Values); i++ {
-				b.Values[i] = nil
-			}
-			b.Values = out
 		}
 	}
-	return removed
+	if len(work) == 0 {
+		return 0
+	}
+	removed := make([]bool, f.NumValues())
+	n := 0
+	for len(work) > 0 {
+		v := work[len(work)-1]
+		work = work[:len(work)-1]
+		if removed[v.ID] {
+			continue
+		}
+		removed[v.ID] = true
+		n++
+		for _, a := range v.Args {
+			a.Uses--
+			if !removed[a.ID] && removable(a) {
+				work = append(work, a)
+			}
+		}
+		v.Args = v.Args[:0]
+	}
+	for _, b := range f.Blocks {
+		out := b.Values[:0]
+		for _, v := range b.Values {
+			if !removed[v.ID] {
+				out = append(out, v)
+			}
+		}
+		clear(b.Values[len(out):])
+		b.Values = out
+	}
+	return n
 }
 
 // IsConst reports whether v is an integer constant.

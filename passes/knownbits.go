@@ -1,6 +1,9 @@
 package passes
 
-import "github.com/bpfopt/bpfopt/ir"
+import (
+	"github.com/bpfopt/bpfopt/ir"
+	"github.com/bpfopt/bpfopt/ssa"
+)
 
 // Known bits: for every i32 value, which bits are certainly 0 and which
 // certainly 1 whenever the value is computed, and how many of its leading
@@ -24,6 +27,12 @@ import "github.com/bpfopt/bpfopt/ir"
 //   - Facts only ever lose knowledge (a re-evaluation meets the new fact
 //     with the old), so the iteration ends: each of the 32 bits goes from
 //     known to unknown at most once and the sign count only decreases.
+//   - Executable blocks are visited in reverse postorder, changed values
+//     are propagated before the next visit, and only to users in blocks
+//     already visited: a block's visit finds its values' arguments already
+//     settled except across back edges, so most values are evaluated once
+//     or twice. (This matters: simplify runs the analysis every round, on
+//     functions of millions of values.)
 //
 // Each op's transfer function is in knownbits_ops.go. A value in a block
 // the analysis proves never runs stays "not reached"; Known reports it as
@@ -85,11 +94,31 @@ type kbSolver struct {
 	// userStart[i+1]] (one flat array: this runs on every round of simplify).
 	users     []*ir.Value
 	userStart []int32
-	ctrlOf    map[int][]*ir.Block // by value ID: If blocks it controls
-	execEdge  [][]bool            // by block ID, then predecessor index
-	blocks    []*ir.Block         // work: blocks that became executable
-	values    []*ir.Value         // work: values whose fact changed
-	queued    []bool              // by value ID: in values
+	// ctrlOf holds, by value ID, the If blocks the value controls; only
+	// values marked in isControl have an entry (the map is slow to ask).
+	ctrlOf    map[int][]*ir.Block
+	isControl []bool
+	// execEdge holds, for predecessor j of block b, whether the edge may
+	// run, at edgeStart[b.ID]+j (one flat array, like users).
+	execEdge  []bool
+	edgeStart []int32
+	// Blocks are visited in reverse postorder, so that a value's
+	// arguments mostly have their facts when it is first evaluated:
+	// order lists the blocks, rpoIndex is by block ID, pending by order
+	// index marks blocks made executable but not yet visited, all from
+	// order[next] on.
+	order    []*ir.Block
+	rpoIndex []int32
+	pending  []bool
+	next     int
+	visited  []bool      // by block ID
+	values   []*ir.Value // work: values whose fact changed
+	queued   []bool      // by value ID: in values
+	// fresh, by value ID, marks queued values whose last change came from
+	// their block's visit, which evaluated the non-phi users in that
+	// block after them: propagate skips those.
+	fresh    []bool
+	visiting bool
 }
 
 func newKBSolver(f *ir.Func, k *Bits) *kbSolver {
@@ -97,44 +126,60 @@ func newKBSolver(f *ir.Func, k *Bits) *kbSolver {
 	s := &kbSolver{f: f, k: k,
 		userStart: make([]int32, n+1),
 		ctrlOf:    map[int][]*ir.Block{},
-		execEdge:  make([][]bool, f.NumBlocks()),
+		isControl: make([]bool, n),
+		edgeStart: make([]int32, f.NumBlocks()),
 		queued:    make([]bool, n),
+		fresh:     make([]bool, n),
 	}
-	// Int64Hi/Lo look through the pair to its i32 words.
-	deps := func(v *ir.Value, visit func(a *ir.Value)) {
-		for _, a := range v.Args {
-			visit(a)
-			if (v.Op == ir.OpInt64Hi || v.Op == ir.OpInt64Lo) && isWordPair(a) {
-				for _, w := range a.Args {
-					visit(w)
-				}
-			}
-		}
-	}
+	// Users by dependence: a value's arguments, and for Int64Hi/Lo of a
+	// word pair the pair's words too (halfFact looks through the pair).
+	// Counted first, then filled with userStart[a.ID] as the cursor, which
+	// leaves each entry at the next one's start until the shift below.
 	count := s.userStart[1:]
 	for _, b := range f.Blocks {
 		for _, v := range b.Values {
-			deps(v, func(a *ir.Value) { count[a.ID]++ })
+			pair := v.Op == ir.OpInt64Hi || v.Op == ir.OpInt64Lo
+			for _, a := range v.Args {
+				count[a.ID]++
+				if pair && isWordPair(a) {
+					for _, w := range a.Args {
+						count[w.ID]++
+					}
+				}
+			}
 		}
 	}
 	for i := 1; i <= n; i++ {
 		s.userStart[i] += s.userStart[i-1]
 	}
 	s.users = make([]*ir.Value, s.userStart[n])
-	next := append([]int32(nil), s.userStart[:n]...)
+	cursor := s.userStart[:n]
+	edges := 0
 	for _, b := range f.Blocks {
-		s.execEdge[b.ID] = make([]bool, len(b.Preds))
+		s.edgeStart[b.ID] = int32(edges)
+		edges += len(b.Preds)
 		for _, v := range b.Values {
-			deps(v, func(a *ir.Value) {
-				s.users[next[a.ID]] = v
-				next[a.ID]++
-			})
+			pair := v.Op == ir.OpInt64Hi || v.Op == ir.OpInt64Lo
+			for _, a := range v.Args {
+				s.users[cursor[a.ID]] = v
+				cursor[a.ID]++
+				if pair && isWordPair(a) {
+					for _, w := range a.Args {
+						s.users[cursor[w.ID]] = v
+						cursor[w.ID]++
+					}
+				}
+			}
 		}
 		if b.Kind == ir.BlockIf && len(b.Controls) == 1 {
 			c := b.Controls[0]
 			s.ctrlOf[c.ID] = append(s.ctrlOf[c.ID], b)
+			s.isControl[c.ID] = true
 		}
 	}
+	copy(s.userStart[1:], s.userStart[:n])
+	s.userStart[0] = 0
+	s.execEdge = make([]bool, edges)
 	return s
 }
 
@@ -147,39 +192,71 @@ func isWordPair(v *ir.Value) bool {
 	return false
 }
 
+// run propagates facts until nothing changes. Changed values go first,
+// then the next executable block in reverse postorder; a user in a block
+// not visited yet is left alone, its visit will evaluate it.
 func (s *kbSolver) run() {
-	entry := s.f.Entry()
-	s.k.execBlock[entry.ID] = true
-	s.blocks = append(s.blocks, entry)
-	for len(s.blocks) > 0 || len(s.values) > 0 {
-		if n := len(s.blocks); n > 0 {
-			b := s.blocks[n-1]
-			s.blocks = s.blocks[:n-1]
-			s.visitBlock(b)
+	s.order = ssa.ReversePostorder(s.f)
+	s.rpoIndex = make([]int32, s.f.NumBlocks())
+	for i, b := range s.order {
+		s.rpoIndex[b.ID] = int32(i)
+	}
+	s.pending = make([]bool, len(s.order))
+	s.visited = make([]bool, s.f.NumBlocks())
+	s.makeExecutable(s.f.Entry())
+	for {
+		if n := len(s.values); n > 0 {
+			v := s.values[n-1]
+			s.values = s.values[:n-1]
+			s.queued[v.ID] = false
+			s.propagate(v, s.fresh[v.ID])
 			continue
 		}
-		n := len(s.values)
-		v := s.values[n-1]
-		s.values = s.values[:n-1]
-		s.queued[v.ID] = false
-		for _, u := range s.users[s.userStart[v.ID]:s.userStart[v.ID+1]] {
-			if s.k.execBlock[u.Block.ID] {
-				s.update(u)
-			}
+		for s.next < len(s.order) && !s.pending[s.next] {
+			s.next++
 		}
-		for _, b := range s.ctrlOf[v.ID] {
-			if s.k.execBlock[b.ID] {
-				s.visitTerminator(b)
-			}
+		if s.next == len(s.order) {
+			return
+		}
+		s.pending[s.next] = false
+		s.visitBlock(s.order[s.next])
+	}
+}
+
+// propagate re-evaluates the users of v, whose fact changed, except
+// (fresh) the non-phi ones in v's block.
+func (s *kbSolver) propagate(v *ir.Value, fresh bool) {
+	for _, u := range s.users[s.userStart[v.ID]:s.userStart[v.ID+1]] {
+		if !s.visited[u.Block.ID] || (fresh && u.Block == v.Block && u.Op != ir.OpPhi) {
+			continue
+		}
+		s.update(u)
+	}
+	if !s.isControl[v.ID] {
+		return
+	}
+	for _, b := range s.ctrlOf[v.ID] {
+		if s.visited[b.ID] {
+			s.visitTerminator(b)
 		}
 	}
 }
 
+func (s *kbSolver) makeExecutable(b *ir.Block) {
+	s.k.execBlock[b.ID] = true
+	i := int(s.rpoIndex[b.ID])
+	s.pending[i] = true
+	s.next = min(s.next, i)
+}
+
 // visitBlock evaluates a block that just became executable.
 func (s *kbSolver) visitBlock(b *ir.Block) {
+	s.visited[b.ID] = true
+	s.visiting = true
 	for _, v := range b.Values {
 		s.update(v)
 	}
+	s.visiting = false
 	s.visitTerminator(b)
 }
 
@@ -205,14 +282,16 @@ func (s *kbSolver) visitTerminator(b *ir.Block) {
 func (s *kbSolver) markEdge(b *ir.Block, i int) {
 	succ := b.Succs[i]
 	j := ir.PredIndex(b, i)
-	if j < 0 || s.execEdge[succ.ID][j] {
+	if j < 0 || s.execEdge[s.edgeStart[succ.ID]+int32(j)] {
 		return
 	}
-	s.execEdge[succ.ID][j] = true
+	s.execEdge[s.edgeStart[succ.ID]+int32(j)] = true
 	if !s.k.execBlock[succ.ID] {
-		s.k.execBlock[succ.ID] = true
-		s.blocks = append(s.blocks, succ)
+		s.makeExecutable(succ)
 		return
+	}
+	if !s.visited[succ.ID] {
+		return // its visit evaluates the phis
 	}
 	for _, v := range succ.Values {
 		if v.Op == ir.OpPhi {
@@ -235,6 +314,7 @@ func (s *kbSolver) update(v *ir.Value) {
 		}
 	}
 	s.k.reached[id], s.k.facts[id] = true, nf
+	s.fresh[id] = s.visiting && (!s.queued[id] || s.fresh[id])
 	if !s.queued[id] {
 		s.queued[id] = true
 		s.values = append(s.values, v)
@@ -245,7 +325,8 @@ func (s *kbSolver) update(v *ir.Value) {
 // argument it needs is not reached.
 func (s *kbSolver) transfer(v *ir.Value) (f fact, ok bool) {
 	if v.Op == ir.OpPhi {
-		edges := s.execEdge[v.Block.ID]
+		start := s.edgeStart[v.Block.ID]
+		edges := s.execEdge[start : start+int32(len(v.Block.Preds))]
 		for j, a := range v.Args {
 			if j >= len(edges) || !edges[j] || !s.isReached(a) {
 				continue

@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/bpfopt/bpfopt/ir"
 	"github.com/bpfopt/bpfopt/ssa"
@@ -120,8 +121,8 @@ func (l *legalizer) makeHalfPhis(b *ir.Block) {
 		hp := b.NewValue(ir.OpPhi, ir.I32)
 		lp := b.NewValue(ir.OpPhi, ir.I32)
 		b.Values = b.Values[:len(b.Values)-2]
-		hp.Comment = fmt.Sprintf("hi of v%d", v.ID)
-		lp.Comment = fmt.Sprintf("lo of v%d", v.ID)
+		hp.Comment = roleOf("hi", v.ID)
+		lp.Comment = roleOf("lo", v.ID)
 		l.hi[v.ID], l.lo[v.ID] = hp, lp
 		l.phis = append(l.phis, v)
 		l.dead[v.ID] = true
@@ -133,7 +134,9 @@ func (l *legalizer) makeHalfPhis(b *ir.Block) {
 // are re-added behind them, so everything emitted for v lands at v's place.
 func (l *legalizer) block(b *ir.Block) {
 	l.b = b
-	l.consts = map[int32]*ir.Value{}
+	if l.consts == nil || len(l.consts) > 0 {
+		l.consts = map[int32]*ir.Value{}
+	}
 	old := b.Values
 	b.Values = make([]*ir.Value, 0, len(old)+len(old)/2)
 	for _, v := range old {
@@ -248,7 +251,13 @@ func (l *legalizer) nameHalf(h *ir.Value, role string, of *ir.Value) {
 	if h.ID < l.firstNew || h.Comment != "" || (h.Op == ir.OpConst32 && l.consts[int32(h.AuxInt)] == h) {
 		return
 	}
-	h.Comment = fmt.Sprintf("%s of v%d", role, of.ID)
+	h.Comment = roleOf(role, of.ID)
+}
+
+// roleOf is the comment "hi of v7" that names a new value's role; it is
+// made for most values the pass creates, so it avoids fmt.
+func roleOf(role string, id int) string {
+	return role + " of v" + strconv.Itoa(id)
 }
 
 // replace makes the i32 value w stand for v everywhere (done in finish).
@@ -342,27 +351,7 @@ func (l *legalizer) finish() {
 		}
 	}
 	l.f.ComputeUses()
-	removed := 0
-	for changed := true; changed; {
-		changed = false
-		for _, b := range l.f.Blocks {
-			out := b.Values[:0]
-			for _, v := range b.Values {
-				if orphan[v.ID] && v.Uses == 0 && !v.Op.Info().SideEffect {
-					for _, a := range v.Args {
-						orphan[a.ID] = true
-					}
-					v.ResetArgs()
-					removed++
-					changed = true
-					continue
-				}
-				out = append(out, v)
-			}
-			clear(b.Values[len(out):])
-			b.Values = out
-		}
-	}
+	removed := l.f.RemoveDeadValuesFrom(func(v *ir.Value) bool { return orphan[v.ID] })
 	if removed > 0 {
 		l.stats["unused halves removed"] = removed
 	}

@@ -16,7 +16,7 @@ func (l *legalizer) add64(v *ir.Value) (hi, lo *ir.Value) {
 	bh, bl := l.halves(v.Args[1])
 	lo = l.emit(ir.OpAdd32, al, bl)
 	carry := l.emit(ir.OpLtU32, lo, al)
-	carry.Comment = fmt.Sprintf("carry of v%d", v.ID)
+	carry.Comment = roleOf("carry", v.ID)
 	hi = l.emit(ir.OpAdd32, l.emit(ir.OpAdd32, ah, bh), carry)
 	return hi, lo
 }
@@ -27,7 +27,7 @@ func (l *legalizer) sub64(v *ir.Value) (hi, lo *ir.Value) {
 	bh, bl := l.halves(v.Args[1])
 	lo = l.emit(ir.OpSub32, al, bl)
 	borrow := l.emit(ir.OpLtU32, al, bl)
-	borrow.Comment = fmt.Sprintf("borrow of v%d", v.ID)
+	borrow.Comment = roleOf("borrow", v.ID)
 	hi = l.emit(ir.OpSub32, l.emit(ir.OpSub32, ah, bh), borrow)
 	return hi, lo
 }

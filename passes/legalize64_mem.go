@@ -70,7 +70,7 @@ func (l *legalizer) storeWords(addr *ir.Value, hiOff, loOff int64, h, lw *ir.Val
 	store := func(off int64, x *ir.Value, role string) {
 		s := l.emit(ir.OpStore32, addr, x)
 		s.AuxInt, s.Align = off, align
-		s.Comment = fmt.Sprintf("%s of v%d", role, of)
+		s.Comment = roleOf(role, of)
 	}
 	if hiOff < loOff {
 		store(hiOff, h, "hi")

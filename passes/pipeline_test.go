@@ -39,8 +39,9 @@ func TestSelectLevels(t *testing.T) {
 		return passNames(list)
 	}
 	assert.Equal(t, []string{"legalize64", "splitcrit"}, names(0))
-	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "cfg", "splitcrit"}, names(1))
-	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "cse", "sccp", "cfg", "splitcrit"}, names(2))
+	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "cfg", "align", "splitcrit"}, names(1))
+	assert.Equal(t, []string{"ranges", "legalize64", "simplify", "deadcode", "memfwd", "strength", "cse",
+		"bounds", "sccp", "cfg", "ifconv", "licm", "align", "splitcrit"}, names(2))
 	for _, bad := range []int{-1, MaxLevel + 1} {
 		_, err := Select(bad, nil)
 		assert.ErrorContains(t, err, "out of range")
@@ -78,7 +79,7 @@ func TestRunReportAndDump(t *testing.T) {
 	var dump bytes.Buffer
 	rep, err := Run(f, 1, &Config{VerifyEach: true, DumpAfter: "legalize64,splitcrit", Dump: &dump})
 	require.NoError(t, err)
-	require.Len(t, rep.Passes, 5)
+	require.Len(t, rep.Passes, 6)
 	leg := rep.Passes[0]
 	assert.Equal(t, "legalize64", leg.Pass)
 	assert.Equal(t, 4, leg.ValuesBefore)
@@ -93,7 +94,8 @@ func TestRunReportAndDump(t *testing.T) {
 	cfg := rep.Passes[3]
 	assert.Equal(t, "cfg", cfg.Pass)
 	assert.Equal(t, 1, cfg.BlocksAfter, "b0 -> b1 -> b2 is one straight line")
-	assert.Empty(t, rep.Passes[4].Stats, "folding removed the only critical edge, b0 -> b2")
+	assert.Equal(t, "align", rep.Passes[4].Pass)
+	assert.Empty(t, rep.Passes[5].Stats, "folding removed the only critical edge, b0 -> b2")
 	assert.Contains(t, rep.String(), "p deadcode")
 
 	out := dump.String()

@@ -1,6 +1,10 @@
 package ssa
 
-import "github.com/bpfopt/bpfopt/ir"
+import (
+	"slices"
+
+	"github.com/bpfopt/bpfopt/ir"
+)
 
 // Builder constructs SSA form on the fly while a frontend walks its blocks,
 // after Braun, Buchwald, Hack, Leißa, Mallon and Zwinkau, "Simple and
@@ -15,11 +19,14 @@ import "github.com/bpfopt/bpfopt/ir"
 // removed eagerly, which would need a user list per value; Finish removes
 // them all in linear passes to a fixed point.
 type Builder struct {
-	f          *ir.Func
-	types      []ir.Type
-	defs       []map[*ir.Block]*ir.Value // per variable: its current value in each block
-	sealed     map[*ir.Block]bool
-	incomplete map[*ir.Block][]pendingPhi
+	f     *ir.Func
+	types []ir.Type
+	// The tables are indexed by block ID (defs by block ID times the
+	// number of variables, plus the variable) and grow as the frontend
+	// makes blocks.
+	defs       []*ir.Value // each variable's current value at the end of each block; nil: none yet
+	sealed     []bool
+	incomplete [][]pendingPhi
 	// Undefined makes the value of a variable read where no definition
 	// reaches; nil means such reads are an error the caller prevents by
 	// defining every variable in the entry block.
@@ -33,20 +40,37 @@ type pendingPhi struct {
 
 // NewBuilder prepares SSA construction for len(types) variables.
 func NewBuilder(f *ir.Func, types []ir.Type) *Builder {
-	b := &Builder{f: f, types: types, sealed: map[*ir.Block]bool{}, incomplete: map[*ir.Block][]pendingPhi{}}
-	b.defs = make([]map[*ir.Block]*ir.Value, len(types))
-	for i := range b.defs {
-		b.defs[i] = map[*ir.Block]*ir.Value{}
-	}
+	b := &Builder{f: f, types: types}
+	b.grow()
 	return b
 }
 
+// grow sizes the tables for every block f has now.
+func (b *Builder) grow() {
+	n := b.f.NumBlocks()
+	if n <= len(b.sealed) {
+		return
+	}
+	n = max(n, 2*len(b.sealed))
+	b.defs = append(b.defs, make([]*ir.Value, n*len(b.types)-len(b.defs))...)
+	b.sealed = append(b.sealed, make([]bool, n-len(b.sealed))...)
+	b.incomplete = append(b.incomplete, make([][]pendingPhi, n-len(b.incomplete))...)
+}
+
+// def is the slot of variable's value at the end of blk.
+func (b *Builder) def(variable int, blk *ir.Block) **ir.Value {
+	if blk.ID >= len(b.sealed) {
+		b.grow()
+	}
+	return &b.defs[blk.ID*len(b.types)+variable]
+}
+
 // Write records that variable is v at the current end of block blk.
-func (b *Builder) Write(variable int, blk *ir.Block, v *ir.Value) { b.defs[variable][blk] = v }
+func (b *Builder) Write(variable int, blk *ir.Block, v *ir.Value) { *b.def(variable, blk) = v }
 
 // Read returns the value of variable at the current end of block blk.
 func (b *Builder) Read(variable int, blk *ir.Block) *ir.Value {
-	if v, ok := b.defs[variable][blk]; ok {
+	if v := *b.def(variable, blk); v != nil {
 		return v
 	}
 	return b.readRecursive(variable, blk)
@@ -55,9 +79,9 @@ func (b *Builder) Read(variable int, blk *ir.Block) *ir.Value {
 func (b *Builder) readRecursive(variable int, blk *ir.Block) *ir.Value {
 	var v *ir.Value
 	switch {
-	case !b.sealed[blk]:
+	case !b.IsSealed(blk):
 		v = b.newPhi(variable, blk)
-		b.incomplete[blk] = append(b.incomplete[blk], pendingPhi{variable, v})
+		b.incomplete[blk.ID] = append(b.incomplete[blk.ID], pendingPhi{variable, v})
 	case len(blk.Preds) == 1:
 		v = b.Read(variable, blk.Preds[0])
 	case len(blk.Preds) == 0:
@@ -90,67 +114,107 @@ func (b *Builder) addOperands(variable int, phi *ir.Value) {
 
 // Seal declares that blk's predecessors are all known and filled.
 func (b *Builder) Seal(blk *ir.Block) {
-	if b.sealed[blk] {
+	if b.IsSealed(blk) {
 		return
 	}
-	b.sealed[blk] = true
-	for _, p := range b.incomplete[blk] {
+	b.sealed[blk.ID] = true
+	for _, p := range b.incomplete[blk.ID] {
 		b.addOperands(p.variable, p.phi)
 	}
-	delete(b.incomplete, blk)
+	b.incomplete[blk.ID] = nil
 }
 
 // IsSealed reports whether Seal was called for blk.
-func (b *Builder) IsSealed(blk *ir.Block) bool { return b.sealed[blk] }
+func (b *Builder) IsSealed(blk *ir.Block) bool {
+	if blk.ID >= len(b.sealed) {
+		b.grow()
+	}
+	return b.sealed[blk.ID]
+}
 
 // Finish removes trivial phis: a phi whose operands are all one value v (or
 // the phi itself) is replaced by v, repeatedly, since removing one phi can
 // make another trivial. It returns the number removed.
+//
+// A phi is checked once, and again whenever a phi among its operands is
+// removed (the only event that can make it trivial); the phis to recheck
+// are found through a table of each phi's phi users.
 func (b *Builder) Finish() int {
-	replaced := map[*ir.Value]*ir.Value{}
+	f := b.f
+	replaced := make([]*ir.Value, f.NumValues()) // by value ID
 	find := func(v *ir.Value) *ir.Value {
-		for {
-			r, ok := replaced[v]
-			if !ok {
-				return v
-			}
-			v = r
+		for replaced[v.ID] != nil {
+			v = replaced[v.ID]
 		}
+		return v
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, blk := range b.f.Blocks {
+	// users of phi p: phiUsers[userStart[p.ID]:userStart[p.ID+1]].
+	userStart := make([]int32, f.NumValues()+1)
+	var work []*ir.Value
+	forPhis := func(visit func(v *ir.Value)) {
+		for _, blk := range f.Blocks {
 			for _, v := range blk.Values {
 				if v.Op != ir.OpPhi {
 					break
 				}
-				if _, gone := replaced[v]; gone {
-					continue
-				}
-				var same *ir.Value
-				trivial := true
-				for _, a := range v.Args {
-					a = find(a)
-					if a == v || a == same {
-						continue
-					}
-					if same != nil {
-						trivial = false
-						break
-					}
-					same = a
-				}
-				if trivial && same != nil {
-					replaced[v] = same
-					changed = true
-				}
+				visit(v)
 			}
 		}
 	}
-	if len(replaced) == 0 {
+	forPhis(func(v *ir.Value) {
+		work = append(work, v)
+		for _, a := range v.Args {
+			if a.Op == ir.OpPhi {
+				userStart[a.ID+1]++
+			}
+		}
+	})
+	for i := 1; i < len(userStart); i++ {
+		userStart[i] += userStart[i-1]
+	}
+	phiUsers := make([]*ir.Value, userStart[len(userStart)-1])
+	next := append([]int32(nil), userStart[:len(userStart)-1]...)
+	forPhis(func(v *ir.Value) {
+		for _, a := range v.Args {
+			if a.Op == ir.OpPhi {
+				phiUsers[next[a.ID]] = v
+				next[a.ID]++
+			}
+		}
+	})
+	// Blocks order first, as a sweep would meet them.
+	slices.Reverse(work)
+	removed := 0
+	for len(work) > 0 {
+		v := work[len(work)-1]
+		work = work[:len(work)-1]
+		if replaced[v.ID] != nil {
+			continue
+		}
+		var same *ir.Value
+		trivial := true
+		for _, a := range v.Args {
+			a = find(a)
+			if a == v || a == same {
+				continue
+			}
+			if same != nil {
+				trivial = false
+				break
+			}
+			same = a
+		}
+		if !trivial || same == nil {
+			continue
+		}
+		replaced[v.ID] = same
+		removed++
+		work = append(work, phiUsers[userStart[v.ID]:userStart[v.ID+1]]...)
+	}
+	if removed == 0 {
 		return 0
 	}
-	for _, blk := range b.f.Blocks {
+	for _, blk := range f.Blocks {
 		out := blk.Values[:0]
 		for _, v := range blk.Values {
 			for i, a := range v.Args {
@@ -158,7 +222,8 @@ func (b *Builder) Finish() int {
 					v.SetArg(i, r)
 				}
 			}
-			if _, gone := replaced[v]; gone {
+			if replaced[v.ID] != nil {
+				v.ResetArgs()
 				continue
 			}
 			out = append(out, v)
@@ -170,9 +235,6 @@ func (b *Builder) Finish() int {
 			}
 		}
 	}
-	for v := range replaced {
-		v.ResetArgs()
-	}
-	b.f.ComputeUses()
-	return len(replaced)
+	f.ComputeUses()
+	return removed
 }

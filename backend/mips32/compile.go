@@ -221,6 +221,7 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 	if err != nil {
 		return nil, Stats{}, err
 	}
+	hoistConstants(m, findLoops(m))
 	a, err := allocate(m)
 	if err != nil {
 		return nil, Stats{}, err
@@ -234,33 +235,20 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	insts := fr.prologue()
-	for _, b := range m.blocks {
-		insts = append(insts, Inst{Op: LABEL, Target: b.label})
-		for k := range b.insts {
-			in := b.insts[k]
-			if in.Op == MOVE && in.Rd == in.Rs && (k == 0 || !b.insts[k-1].Op.HasDelaySlot()) {
-				continue // coalesced by the allocator
-			}
-			fr.resolve(&in)
-			insts = append(insts, in)
-		}
-		switch {
-		case b.ret:
-			insts = append(insts, fr.epilogue()...)
-		case b.tail:
-			insts = append(insts, fr.leave(T9)...)
-		}
+	blocks, err := buildCodeBlocks(m, fr)
+	if err != nil {
+		return nil, Stats{}, err
 	}
+	insts := append(fr.prologue(), layoutBlocks(blocks)...)
 	for i := range insts {
 		if err := checkAllocated(&insts[i]); err != nil {
 			return nil, Stats{}, fmt.Errorf("%s: %w", f.Name, err)
 		}
 	}
-	insts = fillDelaySlots(insts)
+	insts = fillFromFallThrough(fillDelaySlots(insts))
 	st := Stats{VirtualRegs: int(m.nextV - FirstVirtual), SpillSlots: a.numSlots, FrameSize: fr.size,
 		CalleeSavedUsed: len(a.usedCalleeSaved)}
-	for _, it := range a.intervals {
+	for _, it := range a.all() {
 		if it.spilled {
 			st.SpilledRegs++
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The candidate just before the branch (a label before it ends the run).
 func TestFillDelaySlots(t *testing.T) {
 	nop := Inst{Op: NOP}
 	cases := []struct {
@@ -24,7 +25,7 @@ func TestFillDelaySlots(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			in := []Inst{{Op: SUBU, Rd: T3, Rs: T4, Rt: T5}, c.cand, c.br, nop}
+			in := []Inst{{Op: LABEL, Target: 9}, c.cand, c.br, nop}
 			out := fillDelaySlots(in)
 			if c.moved {
 				require.Equal(t, []Inst{in[0], c.br, c.cand}, out)
@@ -36,4 +37,116 @@ func TestFillDelaySlots(t *testing.T) {
 	// An instruction in another branch's delay slot stays there.
 	in := []Inst{{Op: B, Target: 1}, {Op: ADDU, Rd: V0, Rs: A0, Rt: A1}, {Op: B, Target: 2}, nop}
 	require.Equal(t, in, fillDelaySlots(in))
+}
+
+// Looking further back: the instruction moves past the ones between it
+// and the branch only when nothing depends on the order.
+func TestFillDelaySlotsLooksBack(t *testing.T) {
+	nop := Inst{Op: NOP}
+	addu := Inst{Op: ADDU, Rd: V0, Rs: A0, Rt: A1}
+	sltu := Inst{Op: SLTU, Rd: T0, Rs: A2, Rt: A3}
+	bne := Inst{Op: BNE, Rs: T0, Rt: ZERO, Target: 1}
+	cases := []struct {
+		name string
+		in   []Inst
+		want []Inst // nil: unchanged
+	}{
+		{"past the compare", []Inst{addu, sltu, bne, nop}, []Inst{sltu, bne, addu}},
+		{"not past a reader of its result",
+			[]Inst{addu, {Op: SLTU, Rd: T0, Rs: V0, Rt: A3}, bne, nop}, nil},
+		{"not past a writer of its operand",
+			[]Inst{addu, {Op: SLTU, Rd: A0, Rs: A2, Rt: A3}, {Op: BNE, Rs: A0, Rt: ZERO, Target: 1}, nop}, nil},
+		{"not a store past a load",
+			[]Inst{{Op: SW, Rt: V0, Rs: A0}, {Op: LW, Rt: T0, Rs: A1, Imm: 4}, bne, nop}, nil},
+		{"not a multiply past mflo",
+			[]Inst{{Op: MULT, Rs: A0, Rt: A1}, {Op: MFLO, Rd: T0}, bne, nop}, nil},
+		{"not across a label",
+			[]Inst{addu, {Op: LABEL, Target: 5}, sltu, bne, nop}, nil},
+		{"the nearest that fits",
+			[]Inst{addu, {Op: ADDU, Rd: V1, Rs: A0, Rt: A1}, sltu, bne, nop},
+			[]Inst{addu, sltu, bne, {Op: ADDU, Rd: V1, Rs: A0, Rt: A1}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := c.want
+			if want == nil {
+				want = c.in
+			}
+			require.Equal(t, want, fillDelaySlots(c.in))
+		})
+	}
+}
+
+// Filling from the fall-through path: only what is dead where the branch
+// goes, cannot trap, and is reached through this branch alone.
+func TestFillFromFallThrough(t *testing.T) {
+	nop := Inst{Op: NOP}
+	bne := Inst{Op: BNE, Rs: A0, Rt: ZERO, Target: 1}
+	li5 := Inst{Op: ADDIU, Rt: T0, Rs: ZERO, Imm: 5}
+	ret := []Inst{{Op: JR, Rs: RA}, nop}
+	target := func(reads Reg) []Inst {
+		return append([]Inst{{Op: LABEL, Target: 1}, {Op: ADDU, Rd: V0, Rs: reads, Rt: ZERO}}, ret...)
+	}
+	seq := func(parts ...[]Inst) []Inst {
+		var out []Inst
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		in   []Inst
+		want []Inst // nil: unchanged
+	}{
+		{"dead at the target",
+			seq([]Inst{bne, nop, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1)),
+			seq([]Inst{bne, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1))},
+		{"live at the target",
+			seq([]Inst{bne, nop, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(T0)), nil},
+		{"a load may trap",
+			seq([]Inst{bne, nop, {Op: LW, Rt: T0, Rs: A1}, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1)), nil},
+		{"behind an unnamed label",
+			seq([]Inst{bne, nop, {Op: LABEL, Target: 2}, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1)),
+			seq([]Inst{bne, li5, {Op: LABEL, Target: 2}, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1))},
+		{"behind a label another branch names",
+			seq([]Inst{bne, nop, {Op: LABEL, Target: 2}, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1),
+				[]Inst{{Op: B, Target: 2}, nop}), nil},
+		{"up past an independent load",
+			seq([]Inst{bne, nop, {Op: LW, Rt: T1, Rs: A1}, li5, {Op: ADDU, Rd: V0, Rs: T0, Rt: T1}}, ret, target(A1)),
+			seq([]Inst{bne, li5, {Op: LW, Rt: T1, Rs: A1}, {Op: ADDU, Rd: V0, Rs: T0, Rt: T1}}, ret, target(A1))},
+		{"not up past what it depends on",
+			seq([]Inst{bne, nop, {Op: LW, Rt: T1, Rs: A1}, {Op: ADDIU, Rt: T0, Rs: T1, Imm: 1}, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1)), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := c.want
+			if want == nil {
+				want = c.in
+			}
+			require.Equal(t, want, fillFromFallThrough(append([]Inst(nil), c.in...)))
+		})
+	}
+}
+
+// Liveness of the physical registers in final code: through branches,
+// delay slots, calls and returns.
+func TestLiveAtLabels(t *testing.T) {
+	nop := Inst{Op: NOP}
+	code := []Inst{
+		{Op: LABEL, Target: 0},
+		{Op: BEQ, Rs: A0, Rt: ZERO, Target: 2}, {Op: ADDIU, Rt: T1, Rs: ZERO, Imm: 1}, // t1 set in the slot
+		{Op: LABEL, Target: 1},
+		{Op: JALR, Rd: RA, Rs: T9}, {Op: MOVE, Rd: A0, Rs: T2}, // a call: t2 read, t0 clobbered
+		{Op: ADDU, Rd: V0, Rs: V0, Rt: S0},
+		{Op: LABEL, Target: 2},
+		{Op: ADDU, Rd: V0, Rs: T1, Rt: T0},
+		{Op: JR, Rs: RA}, nop,
+	}
+	live := liveAtLabels(code)
+	require.Equal(t, exitUses&^maskOf(V0)|maskOf(T1, T0), live[2])
+	require.NotZero(t, live[1]&maskOf(T2, T9, S0), "a call reads t9 and its arguments; s0 is read after it")
+	require.Zero(t, live[1]&maskOf(T0), "t0 dies at the call")
+	require.Zero(t, live[0]&maskOf(T1), "t1 is set in the delay slot before both paths")
+	require.NotZero(t, live[0]&maskOf(A0, T0), "a0 is read by the branch, t0 at label 2")
 }

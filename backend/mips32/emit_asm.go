@@ -42,6 +42,8 @@ func (in Inst) format(reg func(Reg) string, label func(int) string) string {
 		return fmt.Sprintf("%s %s, %s, %s", name, reg(in.Rt), reg(in.Rs), in.immText())
 	case FmtLUI:
 		return fmt.Sprintf("%s %s, %s", name, reg(in.Rt), in.immText())
+	case FmtLI:
+		return fmt.Sprintf("%s %s, %#x", name, reg(in.Rt), uint32(in.Imm))
 	case FmtShift:
 		return fmt.Sprintf("%s %s, %s, %d", name, reg(in.Rd), reg(in.Rt), in.Imm)
 	case FmtShiftV:

@@ -146,7 +146,7 @@ func variedFunc(tg Target, pad int, seed uint64) []Inst {
 	}
 	var plainOps []Opcode
 	for op := Opcode(1); op < numOpcodes; op++ {
-		if op.HasDelaySlot() || op == LABEL || (op.Info().R2 && !tg.HasR2()) {
+		if op.HasDelaySlot() || !op.Encodable() || (op.Info().R2 && !tg.HasR2()) {
 			continue
 		}
 		plainOps = append(plainOps, op)

@@ -78,7 +78,7 @@ func TestEncodeTable(t *testing.T) {
 		}
 	}
 	for op := Opcode(1); op < numOpcodes; op++ {
-		if op != LABEL {
+		if op.Encodable() {
 			assert.True(t, seen[op], "opcode %v has no row in testdata/encode.txt", op)
 		}
 	}
@@ -108,7 +108,7 @@ func parseTableAsm(s string) (Inst, error) {
 			op = o
 		}
 	}
-	if op == OpInvalid || op == LABEL {
+	if op == OpInvalid || !op.Encodable() {
 		return Inst{}, fmt.Errorf("unknown mnemonic %q", mn)
 	}
 	in := Inst{Op: op}

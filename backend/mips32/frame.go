@@ -17,7 +17,8 @@ import "fmt"
 //	         | home area + stack words      |
 //	sp    →  +------------------------------+  8-byte aligned
 //
-// A leaf program that uses neither r10 nor spill slots has no frame at all.
+// A leaf program that uses neither r10 nor spill slots nor callee-saved
+// registers has no frame at all.
 
 type frame struct {
 	size      int

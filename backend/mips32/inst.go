@@ -38,6 +38,7 @@ const (
 	FmtJALR                    // ra ← return address; call rs     jalr rs
 	FmtLabel                   // pseudo: defines label Target
 	FmtMove                    // pseudo: rd ← rs                  move rd, rs (or rd, rs, $zero)
+	FmtLI                      // pseudo: rt ← Imm (32 bits)      li rt, imm (expanded after allocation)
 )
 
 // Inst is one machine instruction.
@@ -122,6 +123,11 @@ const (
 	JALR
 	LABEL // pseudo
 	MOVE  // pseudo: or rd, rs, $zero (what GNU as emits for move)
+	// LI loads a 32-bit constant. It lives only between instruction
+	// selection and the end of allocation, where it is one instruction
+	// (so that it can be hoisted, merged and rematerialized as a unit);
+	// expandLI turns it into the one or two real instructions.
+	LI
 	numOpcodes
 )
 
@@ -200,6 +206,7 @@ var opcodeTable = [numOpcodes]OpcodeInfo{
 	JALR:      {"jalr", FmtJALR, false},
 	LABEL:     {"label", FmtLabel, false},
 	MOVE:      {"move", FmtMove, false},
+	LI:        {"li", FmtLI, false},
 }
 
 // Info returns the opcode's table entry.
@@ -214,6 +221,13 @@ func (o Opcode) String() string { return o.Info().Name }
 
 // NumOpcodes is the number of opcodes, for tables indexed by Opcode.
 const NumOpcodes = int(numOpcodes)
+
+// Encodable reports a machine instruction, which the assembler encodes:
+// every opcode but the LABEL and LI pseudo-instructions.
+func (o Opcode) Encodable() bool {
+	f := o.Info().Format
+	return f != FmtLabel && f != FmtLI
+}
 
 // HasDelaySlot reports branches and jumps, which are followed by a delay-slot instruction.
 func (o Opcode) HasDelaySlot() bool {

@@ -12,11 +12,14 @@ import (
 //
 // Each IR value gets a virtual register when it is defined, except:
 //   - constants, which are folded into immediate operands where the MIPS
-//     instruction has one and otherwise rematerialized next to each use
-//     (li is one or two instructions; keeping them out of registers
-//     shortens live ranges);
+//     instruction has one and otherwise loaded next to each use by the li
+//     pseudo-instruction (one or two instructions once expanded; keeping
+//     them out of registers shortens live ranges, and hoistConstants
+//     moves the loads in loops out of them, consts.go);
 //   - comparisons that feed only their block's If, which fuse into the
 //     branch (beq/bne/bltz/...);
+//   - values that a pattern folds into their single user (ext, ins,
+//     rotr, nor, ...: lower_bits.go);
 //   - phis, whose register is written by moves at the end of each
 //     predecessor (critical edges are split, so those predecessors have a
 //     single successor).
@@ -30,12 +33,15 @@ type lowerer struct {
 	vreg   []Reg // by value ID; 0 when not yet assigned
 	pairHi []Reg // by value ID: high-word register of a Pair result
 	fused  []bool
-	cur    *mblock
-	first  map[*ir.Block]*mblock   // first machine block of each IR block
-	extras map[*ir.Block][]*mblock // further machine blocks of an IR block, in order
-	local  map[string]int          // functions of the module, called by bal
-	curIR  *ir.Block
-	order  []*ir.Block
+	// fusions are the values selected by a pattern that folds some of
+	// their operands (lower_bits.go).
+	fusions map[*ir.Value]fusion
+	cur     *mblock
+	first   map[*ir.Block]*mblock   // first machine block of each IR block
+	extras  map[*ir.Block][]*mblock // further machine blocks of an IR block, in order
+	local   map[string]int          // functions of the module, called by bal
+	curIR   *ir.Block
+	order   []*ir.Block
 }
 
 // lower selects instructions for f.
@@ -93,6 +99,7 @@ func (l *lowerer) startBlock() *mblock {
 	mb := l.newBlock()
 	l.extras[l.curIR] = append(l.extras[l.curIR], mb)
 	l.cur.succs = append(l.cur.succs, mb)
+	l.cur.glued = true
 	l.cur = mb
 	return mb
 }
@@ -160,20 +167,27 @@ func (l *lowerer) li(c uint32) Reg {
 }
 
 func (l *lowerer) liInto(rd Reg, c uint32) {
+	if c == 0 {
+		l.emit(Inst{Op: MOVE, Rd: rd, Rs: ZERO})
+		return
+	}
+	l.emit(Inst{Op: LI, Rt: rd, Imm: int32(c)})
+}
+
+// expandLI is the machine code of li rt, c: one instruction when c fits
+// a 16-bit immediate or has a zero low half, else lui and ori.
+func expandLI(rt Reg, c uint32) []Inst {
 	switch {
 	case c == 0:
-		l.emit(Inst{Op: MOVE, Rd: rd, Rs: ZERO})
+		return []Inst{{Op: MOVE, Rd: rt, Rs: ZERO}}
 	case fitsS16(int64(int32(c))):
-		l.emit(Inst{Op: ADDIU, Rt: rd, Rs: ZERO, Imm: int32(c)})
+		return []Inst{{Op: ADDIU, Rt: rt, Rs: ZERO, Imm: int32(c)}}
 	case c <= 0xffff:
-		l.emit(Inst{Op: ORI, Rt: rd, Rs: ZERO, Imm: int32(c)})
+		return []Inst{{Op: ORI, Rt: rt, Rs: ZERO, Imm: int32(c)}}
 	case c&0xffff == 0:
-		l.emit(Inst{Op: LUI, Rt: rd, Imm: int32(c >> 16)})
-	default:
-		t := l.m.newVReg()
-		l.emit(Inst{Op: LUI, Rt: t, Imm: int32(c >> 16)})
-		l.emit(Inst{Op: ORI, Rt: rd, Rs: t, Imm: int32(c & 0xffff)})
+		return []Inst{{Op: LUI, Rt: rt, Imm: int32(c >> 16)}}
 	}
+	return []Inst{{Op: LUI, Rt: rt, Imm: int32(c >> 16)}, {Op: ORI, Rt: rt, Rs: rt, Imm: int32(c & 0xffff)}}
 }
 
 func fitsS16(x int64) bool { return x >= -32768 && x <= 32767 }
@@ -190,6 +204,7 @@ func constOf(v *ir.Value) (uint32, bool) {
 func (l *lowerer) lowerBlock(b, next *ir.Block) error {
 	if b == l.f.Entry() {
 		l.markFusedCompares()
+		l.markFusions()
 	}
 	for _, v := range b.Values {
 		if v.Op == ir.OpPhi && len(b.Preds) == 1 {

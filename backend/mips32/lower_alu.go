@@ -2,6 +2,7 @@ package mips32
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 
 	"github.com/bpfopt/bpfopt/ir"
@@ -22,6 +23,10 @@ var rrOps = map[ir.Op]struct {
 }
 
 func (l *lowerer) lowerValue(v *ir.Value) error {
+	if fu, ok := l.fusions[v]; ok {
+		fu.emit(l, v)
+		return nil
+	}
 	switch v.Op {
 	case ir.OpArg:
 		return nil // read on entry by lower (lowerArg)
@@ -187,9 +192,13 @@ func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
 		x := l.use(a)
 		if !(bConst && cb == 0) {
 			t := l.m.newVReg()
-			if bConst && cb <= 0xffff {
+			switch {
+			case bConst && cb <= 0xffff:
 				l.emit(Inst{Op: XORI, Rt: t, Rs: x, Imm: int32(cb)})
-			} else {
+			case bConst && fitsS16(-int64(int32(cb))):
+				// a == c is a - c == 0
+				l.emit(Inst{Op: ADDIU, Rt: t, Rs: x, Imm: -int32(cb)})
+			default:
 				l.emit(Inst{Op: XOR, Rd: t, Rs: x, Rt: l.use(b)})
 			}
 			x = t
@@ -201,15 +210,23 @@ func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
 		}
 		return false
 	case ir.OpLtU32, ir.OpLtS32:
+		signed := c.Op == ir.OpLtS32
 		reg, imm := SLTU, SLTIU
-		if c.Op == ir.OpLtS32 {
+		if signed {
 			reg, imm = SLT, SLTI
 		}
 		if bConst && fitsS16(int64(int32(cb))) {
 			l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(a), Imm: int32(cb)})
-		} else {
-			l.emit(Inst{Op: reg, Rd: rd, Rs: l.use(a), Rt: l.use(b)})
+			return false
 		}
+		// c < b is !(b < c+1) when c+1 does not wrap and fits.
+		if ca, aConst := constOf(a); aConst && allowInverted {
+			if next, ok := successorImm(ca, signed); ok {
+				l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(b), Imm: next})
+				return true
+			}
+		}
+		l.emit(Inst{Op: reg, Rd: rd, Rs: l.use(a), Rt: l.use(b)})
 		return false
 	case ir.OpLeU32, ir.OpLeS32:
 		reg, imm := SLTU, SLTIU
@@ -220,19 +237,16 @@ func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
 		// a <= c is a < c+1 when c+1 does not wrap and fits the
 		// (sign-extended) immediate.
 		if bConst {
-			var next int64
-			wraps := true
-			if signed && int32(cb) != 0x7fffffff {
-				next, wraps = int64(int32(cb))+1, false
-			} else if !signed && cb != 0xffffffff {
-				next, wraps = int64(int32(cb+1)), false
-			}
-			if !wraps && fitsS16(next) {
-				l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(a), Imm: int32(next)})
+			if next, ok := successorImm(cb, signed); ok {
+				l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(a), Imm: next})
 				return false
 			}
 		}
 		// a <= b is !(b < a).
+		if ca, aConst := constOf(a); aConst && allowInverted && fitsS16(int64(int32(ca))) {
+			l.emit(Inst{Op: imm, Rt: rd, Rs: l.use(b), Imm: int32(ca)})
+			return true
+		}
 		if allowInverted {
 			l.emit(Inst{Op: reg, Rd: rd, Rs: l.use(b), Rt: l.use(a)})
 			return true
@@ -243,6 +257,16 @@ func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
 		return false
 	}
 	panic("compareInto: not a comparison: " + c.Op.String())
+}
+
+// successorImm returns c+1 as the immediate of slti (signed) or sltiu,
+// when it does not wrap and fits the sign-extended 16 bits.
+func successorImm(c uint32, signed bool) (int32, bool) {
+	if (signed && int32(c) == math.MaxInt32) || (!signed && c == math.MaxUint32) {
+		return 0, false
+	}
+	next := int64(int32(c + 1))
+	return int32(next), fitsS16(next)
 }
 
 func (l *lowerer) signExtend(rd, x Reg, from int32) {

@@ -121,27 +121,17 @@ func (l *lowerer) condBranch(c *ir.Value) Inst {
 		return Inst{Op: BNE, Rs: l.use(c), Rt: ZERO}
 	}
 	a, b := c.Args[0], c.Args[1]
-	ca, aConst := constOf(a)
-	cb, bConst := constOf(b)
 	switch c.Op {
 	case ir.OpEq32:
 		return Inst{Op: BEQ, Rs: l.use(a), Rt: l.use(b)}
 	case ir.OpNe32:
 		return Inst{Op: BNE, Rs: l.use(a), Rt: l.use(b)}
-	case ir.OpLtS32:
-		if bConst && cb == 0 {
-			return Inst{Op: BLTZ, Rs: l.use(a)}
+	}
+	if op, x, ok := zeroCompare(c); ok {
+		if op == BEQ || op == BNE {
+			return Inst{Op: op, Rs: l.use(x), Rt: ZERO}
 		}
-		if aConst && ca == 0 {
-			return Inst{Op: BGTZ, Rs: l.use(b)}
-		}
-	case ir.OpLeS32:
-		if bConst && cb == 0 {
-			return Inst{Op: BLEZ, Rs: l.use(a)}
-		}
-		if aConst && ca == 0 {
-			return Inst{Op: BGEZ, Rs: l.use(b)}
-		}
+		return Inst{Op: op, Rs: l.use(x)}
 	}
 	t := l.m.newVReg()
 	inverted := l.compareInto(t, c, true)
@@ -149,6 +139,40 @@ func (l *lowerer) condBranch(c *ir.Value) Inst {
 		return Inst{Op: BEQ, Rs: t, Rt: ZERO}
 	}
 	return Inst{Op: BNE, Rs: t, Rt: ZERO}
+}
+
+// zeroCompare recognizes an ordered compare of x against a constant that
+// is a test of x against zero, and returns the branch taken when c holds:
+//
+//	x < 0, x <= -1       bltz      x <= 0, x < 1       blez
+//	0 < x, 1 <= x        bgtz      0 <= x, -1 < x      bgez
+//	x <u 1, x <=u 0      beq zero  0 <u x, 1 <=u x     bne zero
+func zeroCompare(c *ir.Value) (Opcode, *ir.Value, bool) {
+	for pos := range 2 {
+		k, ok := constOf(c.Args[pos])
+		if !ok {
+			continue
+		}
+		if op, ok := zeroCompares[zeroCompareKey{c.Op, pos, int32(k)}]; ok {
+			return op, c.Args[1-pos], true
+		}
+	}
+	return 0, nil, false
+}
+
+type zeroCompareKey struct {
+	op       ir.Op
+	constPos int // which argument is the constant
+	k        int32
+}
+
+var zeroCompares = map[zeroCompareKey]Opcode{
+	{ir.OpLtS32, 1, 0}: BLTZ, {ir.OpLeS32, 1, -1}: BLTZ,
+	{ir.OpLeS32, 1, 0}: BLEZ, {ir.OpLtS32, 1, 1}: BLEZ,
+	{ir.OpLtS32, 0, 0}: BGTZ, {ir.OpLeS32, 0, 1}: BGTZ,
+	{ir.OpLeS32, 0, 0}: BGEZ, {ir.OpLtS32, 0, -1}: BGEZ,
+	{ir.OpLtU32, 1, 1}: BEQ, {ir.OpLeU32, 1, 0}: BEQ,
+	{ir.OpLtU32, 0, 0}: BNE, {ir.OpLeU32, 0, 1}: BNE,
 }
 
 var branchInverse = map[Opcode]Opcode{BEQ: BNE, BNE: BEQ, BLTZ: BGEZ, BGEZ: BLTZ, BGTZ: BLEZ, BLEZ: BGTZ}

@@ -1,5 +1,10 @@
 package mips32
 
+import (
+	"fmt"
+	"strings"
+)
+
 // A machine function: instruction selection's output and the register
 // allocator's input. Code is a list of machine blocks in layout order; each
 // ends by falling through to the next block or by a branch (followed by its
@@ -28,6 +33,10 @@ type mblock struct {
 	// at its end and the tail epilogue (restore, jr t9) is appended after
 	// allocation.
 	tail bool
+	// glued marks a block that must stay directly before the block
+	// after it (the blocks of an LL/SC sequence, where no branch may be
+	// added), whatever the final layout (layout.go).
+	glued bool
 	// calls lists the call instructions (jalr), where caller-saved
 	// registers die and the argument registers are read.
 	calls []callSite
@@ -55,6 +64,8 @@ const (
 	relocLocal                           // Imm += offset of local scratch slot 0
 	relocSpill                           // Imm += offset of spill slot 0
 	relocIncoming                        // Imm += frame size: the caller's argument words
+	relocRemat                           // li of a spilled constant at its use (Rs: the virtual register)
+	relocRematDef                        // the li defining a spilled constant: dropped after the check
 )
 
 // operands lists the registers an instruction reads and writes, from its
@@ -67,7 +78,7 @@ func operands(in *Inst, uses, defs []*Reg) ([]*Reg, []*Reg) {
 		return append(uses, &in.Rt), append(defs, &in.Rd)
 	case FmtRI, FmtExt:
 		return append(uses, &in.Rs), append(defs, &in.Rt)
-	case FmtLUI:
+	case FmtLUI, FmtLI:
 		return uses, append(defs, &in.Rt)
 	case FmtShiftV:
 		return append(uses, &in.Rt, &in.Rs), append(defs, &in.Rd)
@@ -102,4 +113,44 @@ func operands(in *Inst, uses, defs []*Reg) ([]*Reg, []*Reg) {
 		return append(uses, &in.Rs), append(defs, &in.Rd)
 	}
 	return uses, defs
+}
+
+// String prints the machine function for dumps and filetests: each block
+// as a label line (with its successors) and its instructions indented.
+func (f *mfunc) String() string {
+	var sb strings.Builder
+	for _, b := range f.blocks {
+		fmt.Fprintf(&sb, ".L%d:", b.label)
+		if len(b.succs) > 0 {
+			sb.WriteString(" ->")
+			for _, s := range b.succs {
+				fmt.Fprintf(&sb, " .L%d", s.label)
+			}
+		}
+		switch {
+		case b.ret:
+			sb.WriteString(" ret")
+		case b.tail:
+			sb.WriteString(" tail")
+		}
+		sb.WriteByte('\n')
+		for _, in := range b.insts {
+			fmt.Fprintf(&sb, "    %s\n", in)
+		}
+	}
+	return sb.String()
+}
+
+// formatInsts prints final instructions: labels flush left, the rest
+// indented.
+func formatInsts(insts []Inst) string {
+	var sb strings.Builder
+	for _, in := range insts {
+		if in.Op != LABEL {
+			sb.WriteString("    ")
+		}
+		sb.WriteString(in.String())
+		sb.WriteByte('\n')
+	}
+	return sb.String()
 }

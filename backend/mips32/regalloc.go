@@ -11,11 +11,24 @@ import (
 // Linear-scan register allocation over lifetime intervals with holes,
 // after Wimmer and Franz, "Linear Scan Register Allocation on SSA Form"
 // (CGO 2010), without interval splitting for now: an interval that cannot
-// keep one register for its whole life is spilled whole (Poletto and
-// Sarkar's rule: spill whichever of the competing intervals ends last).
-// A spilled virtual register lives in a stack slot; each instruction that
-// touches it loads it into, or stores it from, one of the scratch
+// keep one register for its whole life is spilled whole. Which one spills
+// is decided by spill weight, the uses and definitions weighed by loop
+// depth (loops.go) per position of the interval, so that values read in
+// loops keep their registers and long-lived values read rarely give them
+// up. A spilled virtual register lives in a stack slot; each instruction
+// that touches it loads it into, or stores it from, one of the scratch
 // registers (at, t8, t9) that the allocator never hands out.
+//
+// Moves tie intervals together. Before the scan, the two virtual
+// registers of a move whose lifetimes do not meet may merge into one
+// interval (regalloc_coalesce.go); during it, an interval takes the
+// register of a move partner (a physical register such as a0 at entry or
+// v0 at a return, or another interval already assigned) when that
+// register is free for its whole life (a hint). Either way the move
+// disappears: phi moves, argument and result moves, copies.
+//
+// An interval whose one definition loads a constant is rematerialized
+// when it spills: no slot, and each use loads the constant again.
 //
 // Positions: instruction i of the linearized function reads its operands
 // at 2i and writes its results at 2i+1, so an instruction may reuse an
@@ -36,6 +49,38 @@ type interval struct {
 	spilled bool
 	slot    int
 	noSpill bool // lives in an LL/SC loop, where a spill store would break the link
+	// hints are the registers a move connects this one with (physical
+	// registers, or virtual ones whose assignment is looked up): taking
+	// one of them makes that move vanish.
+	hints []Reg
+	// members are the virtual registers the interval stands for: one, or
+	// several after coalescing (regalloc_coalesce.go).
+	members []Reg
+	// cost estimates the spill code spilling would execute: each use and
+	// definition weighed by its block's frequency (loops.go).
+	cost float64
+	// remat marks an interval whose one definition is li (a constant):
+	// spilled, it needs no slot, its li is dropped and each use loads
+	// the constant afresh (rematerialization).
+	remat  bool
+	defs   int     // definitions
+	liDef  bool    // one of them is an li,
+	liImm  int32   // of this constant,
+	liCost float64 // at this cost
+}
+
+// spillWeight is the cost of spilling per position the spill frees: the
+// interval to spill is the one with the smallest (a long interval with
+// few uses outside loops frees the most for the least).
+func (it *interval) spillWeight() float64 {
+	if it.noSpill {
+		return math.Inf(1)
+	}
+	length := 0
+	for _, r := range it.ranges {
+		length += r.to - r.from
+	}
+	return it.cost / float64(length)
 }
 
 func (it *interval) start() int { return it.ranges[0].from }
@@ -72,8 +117,12 @@ func firstIntersection(a, b []lrange) int {
 }
 
 // allocRegs is the allocation order: caller-saved first (no save cost),
-// then callee-saved (survive calls).
-var allocRegs = append(append([]Reg{}, CallerSaved...), CalleeSaved...)
+// then callee-saved (survive calls). Among the caller-saved, the
+// temporaries come first and the argument and result registers last, so
+// that an interval without a hint leaves those to the intervals a move
+// ties to them.
+var allocRegs = []Reg{T0, T1, T2, T3, T4, T5, T6, T7, A3, A2, A1, A0, V1, V0,
+	S0, S1, S2, S3, S4, S5, S6, S7, FP}
 
 func isAllocatable(r Reg) bool {
 	for _, a := range allocRegs {
@@ -86,9 +135,11 @@ func isAllocatable(r Reg) bool {
 
 type allocator struct {
 	m         *mfunc
-	blockFrom []int // first position of each block
+	freq      []float64 // by block: the static estimate of how often it runs
+	blockFrom []int     // first position of each block
 	blockTo   []int
 	intervals map[Reg]*interval
+	list      []*interval // all(): the intervals once each, after coalescing
 	fixed     [NumGPR][]lrange
 	liveIn    []*intsets.Sparse
 	numSlots  int
@@ -100,9 +151,13 @@ type allocator struct {
 // the code, inserting spill code.
 func allocate(m *mfunc) (*allocator, error) {
 	a := &allocator{m: m, intervals: map[Reg]*interval{}}
+	for _, d := range findLoops(m).depth {
+		a.freq = append(a.freq, blockFrequency(d))
+	}
 	a.number()
 	a.liveness()
 	a.buildIntervals()
+	a.coalesce()
 	a.buildFixed()
 	if err := a.scan(); err != nil {
 		return nil, err
@@ -172,7 +227,7 @@ func (a *allocator) liveness() {
 func (a *allocator) interval(r Reg) *interval {
 	it := a.intervals[r]
 	if it == nil {
-		it = &interval{vreg: r, slot: -1}
+		it = &interval{vreg: r, slot: -1, members: []Reg{r}}
 		a.intervals[r] = it
 	}
 	return it
@@ -208,6 +263,10 @@ func (a *allocator) buildIntervals() {
 		loop := isLLSCBlock(b)
 		for k := len(b.insts) - 1; k >= 0; k-- {
 			pos := from + 2*k
+			if in := &b.insts[k]; in.Op == MOVE {
+				a.addHint(in.Rd, in.Rs)
+				a.addHint(in.Rs, in.Rd)
+			}
 			uses, defs = operands(&b.insts[k], uses[:0], defs[:0])
 			for _, d := range defs {
 				if !d.IsVirtual() {
@@ -220,12 +279,18 @@ func (a *allocator) buildIntervals() {
 					it.addRange(pos+1, pos+2) // dead definition
 				}
 				it.noSpill = it.noSpill || loop
+				it.cost += a.freq[bi]
+				it.defs++
+				if in := &b.insts[k]; in.Op == LI {
+					it.liDef, it.liImm, it.liCost = true, in.Imm, a.freq[bi]
+				}
 			}
 			for _, u := range uses {
 				if u.IsVirtual() {
 					it := a.interval(*u)
 					it.addRange(from, pos+1)
 					it.noSpill = it.noSpill || loop
+					it.cost += a.freq[bi]
 				}
 			}
 		}
@@ -234,7 +299,37 @@ func (a *allocator) buildIntervals() {
 		for i, j := 0, len(it.ranges)-1; i < j; i, j = i+1, j-1 {
 			it.ranges[i], it.ranges[j] = it.ranges[j], it.ranges[i]
 		}
+		if it.defs == 1 && it.liDef && !it.noSpill {
+			it.remat = true
+			it.cost -= it.liCost // spilled, the li goes away
+		}
 	}
+}
+
+// addHint records that giving virtual register v the register of other
+// (an allocatable physical register, or another virtual register's
+// assignment) removes a move.
+func (a *allocator) addHint(v, other Reg) {
+	if !v.IsVirtual() || other == v || (!other.IsVirtual() && !isAllocatable(other)) {
+		return
+	}
+	it := a.interval(v)
+	it.hints = append(it.hints, other)
+}
+
+// hintedReg returns a hinted register that is free for all of cur, or
+// ZERO.
+func (a *allocator) hintedReg(cur *interval, freeUntil *[NumGPR]int) Reg {
+	for _, h := range cur.hints {
+		r := h
+		if h.IsVirtual() {
+			r = a.intervals[h].reg
+		}
+		if r != ZERO && freeUntil[r] >= cur.end() {
+			return r
+		}
+	}
+	return ZERO
 }
 
 func isLLSCBlock(b *mblock) bool {
@@ -318,10 +413,7 @@ func (a *allocator) buildFixed() {
 }
 
 func (a *allocator) scan() error {
-	unhandled := make([]*interval, 0, len(a.intervals))
-	for _, it := range a.intervals {
-		unhandled = append(unhandled, it)
-	}
+	unhandled := a.all()
 	sort.Slice(unhandled, func(i, j int) bool {
 		if unhandled[i].start() != unhandled[j].start() {
 			return unhandled[i].start() < unhandled[j].start()
@@ -368,10 +460,13 @@ func (a *allocator) scan() error {
 		for _, it := range active {
 			freeUntil[it.reg] = 0
 		}
-		best := allocRegs[0]
-		for _, r := range allocRegs {
-			if freeUntil[r] > freeUntil[best] {
-				best = r
+		best := a.hintedReg(cur, &freeUntil)
+		if best == ZERO {
+			best = allocRegs[0]
+			for _, r := range allocRegs {
+				if freeUntil[r] > freeUntil[best] {
+					best = r
+				}
 			}
 		}
 		if freeUntil[best] >= cur.end() {
@@ -379,19 +474,19 @@ func (a *allocator) scan() error {
 			active = append(active, cur)
 			continue
 		}
-		// No register is free for all of cur: spill whichever competitor
-		// ends last among cur and the active intervals whose register
-		// would then be free for all of cur.
+		// No register is free for all of cur: spill the competitor with
+		// the smallest spill weight among cur and the active intervals
+		// whose register would then be free for all of cur.
 		var victim *interval
 		for _, it := range active {
 			if it.noSpill || freeIgnoringActive[it.reg] < cur.end() {
 				continue
 			}
-			if victim == nil || it.end() > victim.end() {
+			if victim == nil || spillsBefore(it, victim) {
 				victim = it
 			}
 		}
-		if victim != nil && (cur.noSpill || victim.end() > cur.end()) {
+		if victim != nil && (cur.noSpill || spillsBefore(victim, cur)) {
 			cur.reg = victim.reg
 			victim.reg, victim.spilled = ZERO, true
 			for i, it := range active {
@@ -406,12 +501,23 @@ func (a *allocator) scan() error {
 	return nil
 }
 
+// spillsBefore reports whether a is the better interval to spill than b:
+// the smaller spill weight, on a tie the one that ends last (Poletto and
+// Sarkar's rule, which frees the register longest).
+func spillsBefore(a, b *interval) bool {
+	wa, wb := a.spillWeight(), b.spillWeight()
+	if wa != wb {
+		return wa < wb
+	}
+	return a.end() > b.end()
+}
+
 // assignSlots gives spilled intervals 4-byte stack slots, reusing a slot
 // once its interval has ended.
 func (a *allocator) assignSlots() {
 	var spilled []*interval
-	for _, it := range a.intervals {
-		if it.spilled {
+	for _, it := range a.all() {
+		if it.spilled && !it.remat {
 			spilled = append(spilled, it)
 		}
 	}
@@ -452,6 +558,11 @@ func (a *allocator) rewrite() error {
 		var calls []callSite
 		for k := range b.insts {
 			in := b.insts[k]
+			if sp, ok := a.spillMove(&in, used); ok {
+				// orig keeps the move: the checker sees the copy.
+				out, orig = append(out, sp), append(orig, in)
+				continue
+			}
 			uses, defs = operands(&in, uses[:0], defs[:0])
 			scratch := map[Reg]Reg{}
 			next := 0
@@ -493,6 +604,11 @@ func (a *allocator) rewrite() error {
 						return err
 					}
 					ld := Inst{Op: LW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill}
+					if it.remat {
+						// Rs names the register the constant stands for,
+						// for the allocation checker.
+						ld = Inst{Op: LI, Rt: s, Rs: v, Imm: it.liImm, Reloc: relocRemat}
+					}
 					out, orig = append(out, ld), append(orig, ld)
 				}
 				*u = scratch[v]
@@ -518,6 +634,10 @@ func (a *allocator) rewrite() error {
 					return err
 				}
 				*d = s
+				if it.remat {
+					in.Reloc = relocRematDef // dropped once the checker has seen it
+					continue
+				}
 				after = append(after, Inst{Op: SW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill})
 			}
 			if callIdx < len(b.calls) && b.calls[callIdx].index == k {
@@ -535,6 +655,41 @@ func (a *allocator) rewrite() error {
 		}
 	}
 	return nil
+}
+
+// spillMove folds a move between a register and a spilled virtual
+// register into the spill code itself: move v, r becomes sw r, slot(v)
+// and move r, v becomes lw r, slot(v), instead of going through a
+// scratch register.
+func (a *allocator) spillMove(in *Inst, used map[Reg]bool) (Inst, bool) {
+	if in.Op != MOVE {
+		return Inst{}, false
+	}
+	place := func(r Reg) (reg Reg, slot int) {
+		if !r.IsVirtual() {
+			return r, -1
+		}
+		it := a.intervals[r]
+		if it.spilled {
+			if it.remat {
+				return ZERO, -2
+			}
+			return ZERO, it.slot
+		}
+		return it.reg, -1
+	}
+	dst, dstSlot := place(in.Rd)
+	src, srcSlot := place(in.Rs)
+	switch {
+	case dstSlot >= 0 && srcSlot == -1:
+		return Inst{Op: SW, Rt: src, Rs: SP, Imm: int32(4 * dstSlot), Reloc: relocSpill}, true
+	case srcSlot >= 0 && dstSlot == -1:
+		if isCalleeSavedAlloc(dst) {
+			used[dst] = true
+		}
+		return Inst{Op: LW, Rt: dst, Rs: SP, Imm: int32(4 * srcSlot), Reloc: relocSpill}, true
+	}
+	return Inst{}, false
 }
 
 func isCalleeSavedAlloc(r Reg) bool {

@@ -23,6 +23,9 @@ func checkAllocation(m *mfunc, numSlots int) error {
 			preds[s.label] = append(preds[s.label], b)
 		}
 	}
+	// The constant each li defines, for the rematerialized loads; a
+	// register defined more than once has none.
+	constants := singleLIs(m, func(b *mblock) []Inst { return b.orig })
 	out := make([][]Reg, len(m.blocks))
 	in[0] = make([]Reg, nloc)
 	for changed := true; changed; {
@@ -34,7 +37,7 @@ func checkAllocation(m *mfunc, numSlots int) error {
 			}
 			in[bi] = state
 			cur := append([]Reg(nil), state...)
-			if err := replayBlock(b, cur); err != nil {
+			if err := replayBlock(b, cur, constants); err != nil {
 				return fmt.Errorf("%s: allocation check: block %d: %w", m.name, b.label, err)
 			}
 			if !equalRegs(out[bi], cur) {
@@ -88,11 +91,24 @@ func equalRegs(a, b []Reg) bool {
 
 func isSpillCode(in *Inst) bool { return in.Reloc == relocSpill && in.Rs == SP }
 
-func replayBlock(b *mblock, state []Reg) error {
+func replayBlock(b *mblock, state []Reg, constants map[Reg]int32) error {
 	var pu, pd, ou, od []*Reg
 	nextCall := 0
 	for k := range b.insts {
 		post, pre := &b.insts[k], &b.orig[k]
+		if post.Op == LI && post.Reloc == relocRemat {
+			if c, ok := constants[post.Rs]; !ok || c != post.Imm {
+				return fmt.Errorf("instruction %d (%s) rematerializes %s, which is not the constant %#x", k, post, post.Rs, uint32(post.Imm))
+			}
+			state[post.Rt] = post.Rs
+			continue
+		}
+		if isSpillCode(post) && pre.Op == MOVE {
+			if err := replayMoveSpill(post, pre, state); err != nil {
+				return fmt.Errorf("instruction %d (%s): %w", k, post, err)
+			}
+			continue
+		}
 		if isSpillCode(post) {
 			slot := int(NumGPR) + int(post.Imm/4)
 			if post.Op == LW {
@@ -132,6 +148,28 @@ func replayBlock(b *mblock, state []Reg) error {
 				state[*pd[i]] = 0
 			}
 		}
+	}
+	return nil
+}
+
+// replayMoveSpill replays a move the allocator folded into spill code: a
+// store from the source's register to the destination's slot, or a load
+// from the source's slot to the destination's register.
+func replayMoveSpill(post, pre *Inst, state []Reg) error {
+	slot := int(NumGPR) + int(post.Imm/4)
+	from, to, reg := slot, int(post.Rt), pre.Rd
+	if post.Op == SW {
+		from, to, reg = int(post.Rt), slot, pre.Rs
+	}
+	if !reg.IsVirtual() && reg != post.Rt {
+		return fmt.Errorf("fixed register %s became %s", reg, post.Rt)
+	}
+	if pre.Rs.IsVirtual() && state[from] != pre.Rs {
+		return fmt.Errorf("copies %s from a location holding %s", pre.Rs, describe(state[from]))
+	}
+	state[to] = 0
+	if pre.Rd.IsVirtual() {
+		state[to] = pre.Rd
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package mips32
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -128,6 +129,78 @@ func TestAllocationCheckerCatchesCorruption(t *testing.T) {
 			require.Error(t, checkAllocation(m, a.numSlots))
 		})
 	}
+	// Rematerialization and moves folded into spill code, on a function
+	// of the filetests that has both.
+	remat := map[string]func(m *mfunc) bool{
+		"wrong rematerialized constant": func(m *mfunc) bool {
+			return corruptFirst(m, func(in *Inst) bool {
+				if in.Op == LI && in.Reloc == relocRemat {
+					in.Imm++
+					return true
+				}
+				return false
+			})
+		},
+		"move folded into a store from the wrong register": func(m *mfunc) bool {
+			for _, b := range m.blocks {
+				for k := range b.insts {
+					if in := &b.insts[k]; isSpillCode(in) && in.Op == SW && b.orig[k].Op == MOVE && in.Rt != ZERO {
+						in.Rt = ZERO
+						return true
+					}
+				}
+			}
+			return false
+		},
+	}
+	for name, corrupt := range remat {
+		t.Run(name, func(t *testing.T) {
+			m, a := allocatedFiletest(t, "testdata/regalloc.ir", "constant_under_pressure")
+			require.NoError(t, checkAllocation(m, a.numSlots))
+			require.True(t, corrupt(m), "nothing to corrupt")
+			require.Error(t, checkAllocation(m, a.numSlots))
+		})
+	}
+}
+
+func corruptFirst(m *mfunc, corrupt func(*Inst) bool) bool {
+	for _, b := range m.blocks {
+		for k := range b.insts {
+			if corrupt(&b.insts[k]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allocatedFiletest selects and allocates a function of a filetest.
+func allocatedFiletest(t *testing.T, path, name string) (*mfunc, *allocator) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	funcs, err := ir.ParseAll(string(src))
+	require.NoError(t, err)
+	for _, f := range funcs {
+		if f.Name != name {
+			continue
+		}
+		m, err := lower(f, DefaultTarget, nil)
+		require.NoError(t, err)
+		hoistConstants(m, findLoops(m))
+		a, err := allocate(m)
+		require.NoError(t, err)
+		return m, a
+	}
+	t.Fatalf("no function %s in %s", name, path)
+	return nil, nil
+}
+
+// The allocation order is the register file's allocatable registers,
+// each once.
+func TestAllocationOrderCoversTheRegisterClasses(t *testing.T) {
+	want := append(append([]Reg{}, CallerSaved...), CalleeSaved...)
+	require.ElementsMatch(t, want, allocRegs)
 }
 
 func mustParse(t *testing.T, src string) *ir.Func {

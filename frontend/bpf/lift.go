@@ -81,10 +81,10 @@ type lifter struct {
 	opts                LiftOptions
 	f                   *ir.Func
 	b                   *ssa.Builder
-	first, end          int               // the function's instructions: Insns[first:end]
-	sub                 bool              // a subprogram: r1..r5 are its parameters
-	names               map[int]string    // function name by first Insns index
-	blocks              map[int]*ir.Block // by Insns index of the block's first instruction
+	first, end          int            // the function's instructions: Insns[first:end]
+	sub                 bool           // a subprogram: r1..r5 are its parameters
+	names               map[int]string // function name by first Insns index
+	blocks              []*ir.Block    // by Insns index minus first: the block starting there, or nil
 	cur                 *ir.Block
 	fp                  *ir.Value // FramePtr in the entry block
 	entryLen, tailCount *ir.Value
@@ -124,7 +124,7 @@ func Lift(p *Program, name string, opts LiftOptions) ([]*ir.Func, error) {
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		l := &lifter{p: p, opts: opts, first: s, end: end, sub: i > 0, names: names, blocks: map[int]*ir.Block{}}
+		l := &lifter{p: p, opts: opts, first: s, end: end, sub: i > 0, names: names, blocks: make([]*ir.Block, end-s)}
 		f, err := l.liftFunc(names[s])
 		if err != nil {
 			return nil, err
@@ -205,15 +205,15 @@ func (l *lifter) liftFunc(name string) (*ir.Func, error) {
 	}
 	entry := l.f.NewBlock(ir.BlockJump)
 	for _, s := range starts {
-		l.blocks[s] = l.f.NewBlock(ir.BlockInvalid)
+		l.blocks[s-l.first] = l.f.NewBlock(ir.BlockInvalid)
 	}
-	entry.AddEdgeTo(l.blocks[l.first])
+	entry.AddEdgeTo(l.blockAt(l.first))
 	for i, s := range starts {
 		end := l.end
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		l.linkBlock(l.blocks[s], s, end)
+		l.linkBlock(l.blockAt(s), s, end)
 	}
 	l.removeUnreachable()
 
@@ -225,17 +225,25 @@ func (l *lifter) liftFunc(name string) (*ir.Func, error) {
 	l.cur = entry
 	l.emitEntry()
 	l.b.Seal(entry)
-	filled := map[*ir.Block]bool{entry: true}
+	// filled is by block ID; tail calls add blocks while lifting.
+	filled := make([]bool, l.f.NumBlocks())
+	fill := func(blk *ir.Block) {
+		for blk.ID >= len(filled) {
+			filled = append(filled, false)
+		}
+		filled[blk.ID] = true
+	}
+	fill(entry)
 	allFilled := func(blk *ir.Block) bool {
 		for _, p := range blk.Preds {
-			if !filled[p] {
+			if p.ID >= len(filled) || !filled[p.ID] {
 				return false
 			}
 		}
 		return true
 	}
 	for i, s := range starts {
-		blk := l.blocks[s]
+		blk := l.blockAt(s)
 		if blk == nil {
 			continue
 		}
@@ -257,7 +265,8 @@ func (l *lifter) liftFunc(name string) (*ir.Func, error) {
 		if last.Kind == ir.BlockInvalid { // falls through into the next block
 			last.Kind = ir.BlockJump
 		}
-		filled[blk], filled[last] = true, true
+		fill(blk)
+		fill(last)
 		for _, succ := range last.Succs {
 			if !l.b.IsSealed(succ) && allFilled(succ) {
 				l.b.Seal(succ)
@@ -297,14 +306,15 @@ func checkSupported(p *Program) error {
 
 // leaders returns the sorted Insns indices that start basic blocks.
 func (l *lifter) leaders() ([]int, error) {
-	set := map[int]bool{l.first: true}
+	leader := make([]bool, l.end-l.first) // by Insns index minus first
+	leader[0] = true
 	for k := l.first; k < l.end; k++ {
 		in := l.p.Insns[k]
 		if !isBranch(in) {
 			continue
 		}
 		if k+1 < l.end {
-			set[k+1] = true
+			leader[k+1-l.first] = true
 		}
 		if in.Code() == JmpEXIT {
 			continue
@@ -316,16 +326,17 @@ func (l *lifter) leaders() ([]int, error) {
 		if t < l.first || t >= l.end {
 			return nil, errAt(in, "jump to instruction %d leaves the subprogram", in.JumpTarget())
 		}
-		set[t] = true
+		leader[t-l.first] = true
 	}
 	if last := l.p.Insns[l.end-1]; !isBranch(last) || (last.Code() != JmpEXIT && last.Code() != JmpJA) {
 		return nil, errAt(last, "the subprogram's last instruction falls through into the next one")
 	}
-	starts := make([]int, 0, len(set))
-	for s := range set {
-		starts = append(starts, s)
+	var starts []int
+	for i, ok := range leader {
+		if ok {
+			starts = append(starts, l.first+i)
+		}
 	}
-	sort.Ints(starts)
 	return starts, nil
 }
 
@@ -334,19 +345,27 @@ func isBranch(in Insn) bool {
 	return (c == ClassJMP || c == ClassJMP32) && in.Code() != JmpCALL
 }
 
+// blockAt is the block starting at Insns index k, or nil.
+func (l *lifter) blockAt(k int) *ir.Block {
+	if k < l.first || k >= l.end {
+		return nil
+	}
+	return l.blocks[k-l.first]
+}
+
 // linkBlock sets the kind and successors of the block spanning Insns[s:end].
 func (l *lifter) linkBlock(blk *ir.Block, s, end int) {
 	last := l.p.Insns[end-1]
-	next := func() *ir.Block { return l.blocks[end] }
+	next := func() *ir.Block { return l.blockAt(end) }
 	switch {
 	case isBranch(last) && last.Code() == JmpEXIT:
 		blk.Kind = ir.BlockRet
 	case isBranch(last) && last.Code() == JmpJA:
 		blk.Kind = ir.BlockJump
-		blk.AddEdgeTo(l.blocks[l.p.IndexOfSlot(last.JumpTarget())])
+		blk.AddEdgeTo(l.blockAt(l.p.IndexOfSlot(last.JumpTarget())))
 	case isBranch(last):
 		blk.Kind = ir.BlockIf
-		blk.AddEdgeTo(l.blocks[l.p.IndexOfSlot(last.JumpTarget())])
+		blk.AddEdgeTo(l.blockAt(l.p.IndexOfSlot(last.JumpTarget())))
 		blk.AddEdgeTo(next())
 	default:
 		blk.Kind = ir.BlockJump
@@ -357,27 +376,27 @@ func (l *lifter) linkBlock(blk *ir.Block, s, end int) {
 // removeUnreachable drops blocks no path from the entry reaches (the
 // decoder has already proven that no reachable path falls off the end).
 func (l *lifter) removeUnreachable() {
-	seen := map[*ir.Block]bool{}
+	seen := make([]bool, l.f.NumBlocks()) // by block ID
 	// Iterative, to survive very long programs.
 	stack := []*ir.Block{l.f.Entry()}
-	seen[l.f.Entry()] = true
+	seen[l.f.Entry().ID] = true
 	for len(stack) > 0 {
 		b := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		for _, s := range b.Succs {
-			if !seen[s] {
-				seen[s] = true
+			if !seen[s.ID] {
+				seen[s.ID] = true
 				stack = append(stack, s)
 			}
 		}
 	}
 	out := l.f.Blocks[:0]
 	for _, b := range l.f.Blocks {
-		if seen[b] {
+		if seen[b.ID] {
 			out = append(out, b)
 			ps := b.Preds[:0]
 			for _, p := range b.Preds {
-				if seen[p] {
+				if seen[p.ID] {
 					ps = append(ps, p)
 				}
 			}
@@ -386,8 +405,8 @@ func (l *lifter) removeUnreachable() {
 	}
 	l.f.Blocks = out
 	for k, b := range l.blocks {
-		if !seen[b] {
-			delete(l.blocks, k)
+		if b != nil && !seen[b.ID] {
+			l.blocks[k] = nil
 		}
 	}
 }

@@ -103,7 +103,7 @@ func longProgram(n int) string {
 }
 
 func TestLongProgram(t *testing.T) {
-	p, err := bpf.ParseAsm(longProgram(100_000))
+	p, err := bpf.ParseAsm(longProgram(150_000))
 	require.NoError(t, err)
 	require.Greater(t, len(p.Insns), 100_000)
 	want, err := bpf.Interpret(p, bpf.RunConfig{})
