@@ -10,11 +10,6 @@ import (
 	"github.com/bpfopt/bpfopt/ir"
 )
 
-func init() {
-	addTestRow(&Pass{Name: "align", Run: alignPass,
-		Doc: "raise the alignment of loads, stores and atomics to what the address's trailing zero bits prove"})
-}
-
 func TestAlignDifferential(t *testing.T) {
 	runDifferential(t, diffSpec{seed: 61, funcs: 40, runs: 2, sources: []diffSource{srcShapes, srcI32, srcLegalized},
 		variants: []diffVariant{passList("align"), passList("simplify", "deadcode", "align")},

@@ -10,11 +10,6 @@ import (
 	"github.com/bpfopt/bpfopt/ir"
 )
 
-func init() {
-	addTestRow(&Pass{Name: "bounds", Run: boundsPass, NeedsI32Only: true,
-		Doc: "decide packet bounds checks that an earlier check on the same pointers implies"})
-}
-
 // bounds on random chains of pointer checks, brought to the shape the
 // -O2 pipeline gives them (legalize64, simplify, deadcode, cse), alone and
 // followed by the passes that fold what it decides.

@@ -4,11 +4,6 @@ import (
 	"testing"
 )
 
-func init() {
-	addTestRow(&Pass{Name: "ifconv", Run: ifconvPass, NeedsI32Only: true,
-		Doc: "turn branches that only choose between values into selects"})
-}
-
 func TestIfconvDifferential(t *testing.T) {
 	runDifferential(t, diffSpec{seed: 81, funcs: 100, runs: 6, sources: []diffSource{srcShapes, srcI32, srcLegalized},
 		variants: []diffVariant{passList("ifconv"), passList("simplify", "deadcode", "cse", "cfg", "ifconv", "licm", "align")},

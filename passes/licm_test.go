@@ -10,11 +10,6 @@ import (
 	"github.com/bpfopt/bpfopt/ssa"
 )
 
-func init() {
-	addTestRow(&Pass{Name: "licm", Run: licmPass,
-		Doc: "hoist loop-invariant pure values into loop preheaders, made where missing"})
-}
-
 func TestLICMDifferential(t *testing.T) {
 	runDifferential(t, diffSpec{seed: 71, funcs: 100, runs: 6, sources: []diffSource{srcShapes, srcI32, srcLegalized},
 		variants: []diffVariant{passList("licm"), passList("simplify", "deadcode", "cse", "cfg", "licm")},

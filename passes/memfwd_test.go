@@ -364,21 +364,3 @@ func (g *stackGen) loop(depth int) {
 	g.vals = append(g.vals[:n], cnt)
 	g.b = exit
 }
-
-// Until pipeline.go lists memfwd, strength and bounds, the tests add rows
-// for them above every level (MinLevel MaxLevel+1: no -O runs them), so
-// that filetests and pass lists can name them. Once the table has a row,
-// addTestRow does nothing; delete it then.
-func init() {
-	addTestRow(&Pass{Name: "memfwd", Run: memfwdPass, NeedsI32Only: true,
-		Doc: "forward stack stores to the loads that read them back; remove stack stores nobody reads"})
-}
-
-func addTestRow(p *Pass) {
-	if _, ok := Lookup(p.Name); ok {
-		return
-	}
-	p.MinLevel = MaxLevel + 1
-	n := len(passTable) // before the last row, splitcrit, which must stay last
-	passTable = append(passTable[:n-1:n-1], p, passTable[n-1])
-}

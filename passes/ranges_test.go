@@ -9,19 +9,6 @@ import (
 	"github.com/bpfopt/bpfopt/ir"
 )
 
-// The ranges pass is not in the pipeline table yet (pipeline.go belongs
-// to the lead); until it is, the tests register it here, above every
-// level (no -O level selects it) and first in the table, so that
-// explicit pass lists — the filetests' "; test ranges,legalize64,..."
-// and the differential tests — can name it.
-func init() {
-	if _, ok := Lookup("ranges"); ok {
-		return
-	}
-	passTable = append([]*Pass{{Name: "ranges", MinLevel: MaxLevel + 1, Run: rangesPass,
-		Doc: "narrow 64-bit arithmetic and compares to 32 bits where value ranges prove the high words zero"}}, passTable...)
-}
-
 // The analysis itself, on the functions of testdata/ranges.ir: the
 // ranges below are worked out by hand from each loop's code.
 func TestRangeAnalysis(t *testing.T) {

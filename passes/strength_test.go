@@ -11,11 +11,6 @@ import (
 	"github.com/bpfopt/bpfopt/ir"
 )
 
-func init() {
-	addTestRow(&Pass{Name: "strength", Run: strengthPass, NeedsI32Only: true,
-		Doc: "multiply by constants with shifts and adds, divide by constants with a multiply-high"})
-}
-
 // strengthDivisors are the constants of TestStrengthAgainstGo: small
 // ones, powers of two and their neighbours, the divisors whose magic
 // numbers need the 33-bit fixup (7, 641, ...), huge ones and negative ones.
