@@ -54,7 +54,8 @@ type Value struct {
 	Op   Op
 	Type Type
 	// Align is, for memory ops, the proven alignment of the accessed
-	// address (0/1 = unknown). (It sits next to Op and Type, where it
+	// address, and for Arg the alignment the caller guarantees for the
+	// argument (0/1 = unknown). (It sits next to Op and Type, where it
 	// fits in padding: a function can have millions of values.)
 	Align  uint8
 	Args   []*Value

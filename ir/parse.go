@@ -291,7 +291,7 @@ func (fp *funcParser) parseValue(p *parser, pb *pendingBlock, toks []token) erro
 		return p.errorf("arguments of v%d: %v", id, err)
 	}
 	if len(rest) > 0 {
-		if info.Aux != AuxOffset || len(rest) != 3 || !rest[0].is("align") || !rest[1].is("=") {
+		if !takesAlign(op) || len(rest) != 3 || !rest[0].is("align") || !rest[1].is("=") {
 			return p.errorf("unexpected %q after the arguments of v%d", rest[0].text, id)
 		}
 		a, err := strconv.ParseUint(rest[2].text, 10, 8)

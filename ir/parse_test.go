@@ -55,13 +55,14 @@ func TestParseCanonicalForm(t *testing.T) {
 	assert.Equal(t, `func odd_ids locals=3 {
 b7:
     v40:i32 = Arg [1]
+    v41:i32 = Arg [0] align=4
     v3:i32 = LocalAddr [2]
     v12 = Store16 [-16] v3, v40 align=2
     v13:i32 = Load32 [2147483647] v3 align=8
     v99:i64 = Const64 [-1]
     v100:i64 = Const64 [-9223372036854775808]
     v101:i64 = Add64 v99, v100
-    v5:i32 = Eq32 v13, v40
+    v5:i32 = Eq32 v13, v41
     If v5 -> b2, b9 likely=1
 b9: <- b7, b2
     v50:i32 = Phi v40, v51
@@ -90,10 +91,11 @@ b4: <- b2
 	assert.Same(t, f, b9.Func)
 	assert.Equal(t, 1, phi.Uses) // v51
 	v40 := f.Blocks[0].Values[0]
-	assert.Equal(t, 3, v40.Uses) // Store16, Eq32, Phi
+	assert.Equal(t, 2, v40.Uses) // Store16, Phi
 	assert.Equal(t, 1, f.Blocks[0].Likely)
 	assert.Equal(t, -1, f.Blocks[2].Likely)
-	assert.Equal(t, uint8(8), f.Blocks[0].Values[3].Align)
+	assert.Equal(t, uint8(4), f.Blocks[0].Values[1].Align) // the Arg's
+	assert.Equal(t, uint8(8), f.Blocks[0].Values[4].Align)
 
 	// New values and blocks get IDs above every parsed one.
 	v := f.Blocks[0].NewValue(OpConst32, I32)
@@ -128,6 +130,7 @@ func TestParseErrors(t *testing.T) {
 		{"func f {\nb0:\n    v0:i32 = Const32 {x}\n    Ret\n}", "line 3: Const32 takes no {sym}"},
 		{"func f {\nb0:\n    v0:i32 = Const32 [1]\n    v1:i32 = Load32 [0] v0 align=x\n    Ret\n}", `line 4: bad alignment "x"`},
 		{"func f {\nb0:\n    v0:i32 = Const32 [1]\n    v1:i32 = Add32 v0, v0 align=4\n    Ret\n}", `line 4: unexpected "align" after the arguments of v1`},
+		{"func f {\nb0:\n    v0:i32 = Const32 [1] align=4\n    Ret\n}", `line 3: unexpected "align" after the arguments of v0`},
 		{"func f {\nb0:\n    v0:i32 = Const32 [1]\n    v1:i32 = Add32 v0, \n    Ret\n}", `line 4: arguments of v1: list ends with ","`},
 		{"func f {\nb0:\n    v0:i32 = Const32 [1]\n    v1:i32 = Add32 v0, b1\n    Ret\n}", `line 4: arguments of v1: expected v<number> after ","`},
 		{"func f {\nb0:\n    v0:i32 = Const32 [1\n    Ret\n}", `line 3: unclosed '['`},

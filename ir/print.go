@@ -59,6 +59,13 @@ func (f *Func) Fprint(sb *strings.Builder) {
 	sb.WriteString("}\n")
 }
 
+// takesAlign reports whether op carries an Align: a memory op (the
+// alignment proven for address+offset) or Arg (the alignment the caller
+// guarantees for the argument's value, e.g. the entry's ctx).
+func takesAlign(op Op) bool {
+	return op.Info().Aux == AuxOffset || op == OpArg
+}
+
 func formatValue(v *Value) string {
 	var sb strings.Builder
 	if v.Type == TypeVoid {
@@ -85,7 +92,7 @@ func formatValue(v *Value) string {
 		}
 		fmt.Fprintf(&sb, "v%d", a.ID)
 	}
-	if info.Aux == AuxOffset && v.Align > 1 {
+	if takesAlign(v.Op) && v.Align > 1 {
 		fmt.Fprintf(&sb, " align=%d", v.Align)
 	}
 	if v.Comment != "" {

@@ -281,8 +281,11 @@ func (c *checker) checkAux(v *Value) string {
 	if v.Sym != "" && info.Aux != AuxSym {
 		return valueErr(v, "%v takes no Sym, has %q", v.Op, v.Sym)
 	}
-	if v.Align != 0 && info.Aux != AuxOffset {
+	if v.Align != 0 && !takesAlign(v.Op) {
 		return valueErr(v, "%v takes no Align, has %d", v.Op, v.Align)
+	}
+	if v.Align&(v.Align-1) != 0 {
+		return valueErr(v, "alignment %d is not a power of two", v.Align)
 	}
 	switch info.Aux {
 	case AuxNone, AuxSym:
@@ -295,9 +298,6 @@ func (c *checker) checkAux(v *Value) string {
 	case AuxOffset:
 		if v.AuxInt != int64(int32(v.AuxInt)) {
 			return valueErr(v, "offset %d does not fit in 32 bits", v.AuxInt)
-		}
-		if v.Align&(v.Align-1) != 0 {
-			return valueErr(v, "alignment %d is not a power of two", v.Align)
 		}
 	}
 	switch v.Op {

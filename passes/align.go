@@ -12,15 +12,18 @@ import (
 // emits a plain lw/sw/lh/sh only for a proven alignment, and otherwise an
 // lwl/lwr pair or two byte accesses (backend/mips32/lower_mem.go).
 //
-// The lifter proves alignment only for an access through r10 itself at an
-// aligned offset. clang's stack spills inside loops reach the access
-// through a phi of r10 at the loop header (the lifter's SSA construction
-// sees r10 as any other register), and pointers that walk a stack buffer
-// (p = phi(r10-64, p+8)) are FramePtr-derived through phis; both lost the
-// proof. This pass proves it again from the number of trailing zero bits
-// of every i32 value, the greatest fixed point of
+// The lifter proves alignment only for an access through r10 or the
+// entry's ctx itself at an aligned offset. clang's stack spills inside
+// loops reach the access through a phi of r10 at the loop header (the
+// lifter's SSA construction sees r10 as any other register), and
+// pointers that walk a stack buffer (p = phi(r10-64, p+8)) are
+// FramePtr-derived through phis; both lost the proof. This pass proves
+// it again from the number of trailing zero bits of every i32 value, the
+// greatest fixed point of
 //
 //	FramePtr, LocalAddr     3 (both 8-byte aligned: docs/abi.md, ir/op.go)
+//	Arg align=N             log2 N (the entry's ctx: the caller's promise,
+//	                        docs/abi.md), else 0
 //	Const32 c               trailing zeros of c (32 for 0)
 //	Add32, Sub32, Or32, Xor32, Phi, Select32 (data arguments)
 //	                        the minimum over the arguments
@@ -34,7 +37,10 @@ import (
 // 8 stays aligned), and combined at every value with the low zero bits
 // the known-bits analysis proves (knownbits.go), which adds what masks,
 // shifts and narrow values give. Known bits alone would do, were FramePtr
-// known to it as 8-aligned; it is not, so this pass supplies that fact.
+// and Arg's align known to it; they are not, so this pass supplies them.
+// Packet pointers (ctx->data) are loaded, not derived from ctx, and stay
+// unproven; ctx+off accesses at an offset that is not a multiple of the
+// access size are provably unaligned and keep the unaligned sequences.
 //
 // An access's alignment is then 1 << min(tz(address), tz(offset)),
 // capped at 8 (nothing is wider); for an address x ± c, also 1 <<
@@ -128,6 +134,10 @@ func trailingZeros(f *ir.Func, kb *Bits) []int {
 				switch v.Op {
 				case ir.OpFramePtr, ir.OpLocalAddr:
 					t = maxAlignLog2
+				case ir.OpArg:
+					if v.Align > 1 {
+						t = bits.TrailingZeros8(v.Align)
+					}
 				case ir.OpConst32:
 					t = bits.TrailingZeros32(uint32(v.AuxInt))
 				case ir.OpAdd32, ir.OpSub32, ir.OpOr32, ir.OpXor32, ir.OpPhi:

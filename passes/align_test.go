@@ -117,3 +117,45 @@ b0:
 	_, err = ir.Interpret(f, genInterp(make([]uint32, genArgWords), probeMemory(1, false)))
 	require.Error(t, err)
 }
+
+// An Arg's align= is a promise the pass builds on: for random accesses at
+// Arg+c+off (Arg align=A), every alignment claimed holds for every base
+// that keeps the promise, and the claim is the largest power of two up
+// to A that divides c+off (none without a promise).
+func TestAlignArgClaimsHold(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 1))
+	ops := []ir.Op{ir.OpLoad8, ir.OpLoad16, ir.OpLoad32}
+	for i := range 500 {
+		argAlign := []int{0, 2, 4, 8}[r.IntN(4)]
+		c, off := r.IntN(16), r.IntN(16)
+		op := ops[r.IntN(len(ops))]
+		alignField := ""
+		if argAlign > 0 {
+			alignField = fmt.Sprintf(" align=%d", argAlign)
+		}
+		src := fmt.Sprintf("func f%d {\nb0:\n    v0:i32 = Arg [0]%s\n    v1:i32 = Const32 [%d]\n    v2:i32 = Add32 v0, v1\n    v3:i32 = %v [%d] v2\n    Ret v3, v3\n}\n",
+			i, alignField, c, op, off)
+		f, err := ir.Parse(src)
+		require.NoError(t, err)
+		_, err = Run(f, 0, &Config{Passes: []string{"align"}, VerifyEach: true})
+		require.NoError(t, err)
+		claim := int(f.Blocks[0].Values[3].Align)
+		ea := c + off
+		if argAlign > 1 {
+			for k := range 4 {
+				base := k * argAlign
+				if claim > 1 {
+					require.Zero(t, (base+ea)%claim, "claimed %d for base %d in\n%s", claim, base, src)
+				}
+			}
+		}
+		// Conversely the claim is as strong as the promise allows.
+		want := 1
+		for a := 2; a <= argAlign; a *= 2 {
+			if ea%a == 0 {
+				want = a
+			}
+		}
+		require.Equal(t, want, max(claim, 1), "in\n%s", src)
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/bpfopt/bpfopt/frontend/bpf"
 )
 
-// commonFlags are the flags compile and run share.
+// commonFlags are the flags compile, run and conformance share.
 type commonFlags struct {
 	march             string
 	el                bool
@@ -23,6 +23,7 @@ type commonFlags struct {
 	verify            bool
 	helperSymbol      string
 	kernelHelperNames bool
+	ctxAlign          int
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -38,6 +39,8 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.verify, "verify", false, "run the IR verifier after every pass")
 	fs.StringVar(&c.helperSymbol, "helper-symbol", "bpf_helper_%d", "symbol of helper N (a printf format taking the helper ID)")
 	fs.BoolVar(&c.kernelHelperNames, "kernel-helper-names", false, "call known helpers by the kernel's names (bpf_map_lookup_elem, ...)")
+	fs.IntVar(&c.ctxAlign, "ctx-align", bpf.DefaultCtxAlign,
+		fmt.Sprintf("alignment in bytes the caller guarantees for ctx (r1), a power of two up to %d; 1 assumes nothing (docs/abi.md)", bpf.MaxCtxAlign))
 }
 
 func (c *commonFlags) optLevel() int {
@@ -68,6 +71,10 @@ func (c *commonFlags) options(dump io.Writer) (pipeline.Options, error) {
 	if strings.Count(c.helperSymbol, "%") != 1 || !strings.Contains(c.helperSymbol, "%d") {
 		return o, fmt.Errorf("--helper-symbol=%q: want one %%d for the helper ID", c.helperSymbol)
 	}
+	if err := bpf.CheckCtxAlign(c.ctxAlign); err != nil {
+		return o, fmt.Errorf("--ctx-align: %v", err)
+	}
+	o.Lift.CtxAlign = c.ctxAlign
 	format, kernel := c.helperSymbol, c.kernelHelperNames
 	o.Lift.HelperSymbol = func(id int32) string {
 		if n := bpf.KernelHelperName(id); kernel && n != "" {

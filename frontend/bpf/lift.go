@@ -35,6 +35,40 @@ type LiftOptions struct {
 	// TailCallID is the helper ID of bpf_tail_call: 0 means the kernel's
 	// (12), a negative value means no helper is a tail call.
 	TailCallID int32
+	// CtxAlign is the alignment in bytes the entry's caller guarantees for
+	// ctx (r1), a power of two: 0 means DefaultCtxAlign, 1 assumes
+	// nothing. It becomes the align= of the entry's Arg [0].
+	CtxAlign int
+}
+
+// DefaultCtxAlign is the ctx alignment of bpfopt's ABI (docs/abi.md):
+// every kernel context is an aligned struct, and the kernel enforces
+// natural alignment of ctx accesses on targets without efficient
+// unaligned access, such as MIPS32.
+const DefaultCtxAlign = 4
+
+// MaxCtxAlign is the largest CtxAlign: nothing wider than 8 bytes is
+// accessed, so more would prove nothing more.
+const MaxCtxAlign = 8
+
+// ctxAlign is CtxAlign with the default applied, or an error.
+func (o LiftOptions) ctxAlign() (uint8, error) {
+	a := o.CtxAlign
+	if a == 0 {
+		a = DefaultCtxAlign
+	}
+	if err := CheckCtxAlign(a); err != nil {
+		return 0, err
+	}
+	return uint8(a), nil
+}
+
+// CheckCtxAlign says whether a is a valid ctx alignment (see CtxAlign).
+func CheckCtxAlign(a int) error {
+	if a < 1 || a > MaxCtxAlign || a&(a-1) != 0 {
+		return fmt.Errorf("ctx alignment %d: want a power of two from 1 to %d", a, MaxCtxAlign)
+	}
+	return nil
 }
 
 // TailCallTargetSymbol is the runtime function a tail call asks for its
@@ -87,6 +121,7 @@ type lifter struct {
 	blocks              []*ir.Block    // by Insns index minus first: the block starting there, or nil
 	cur                 *ir.Block
 	fp                  *ir.Value // FramePtr in the entry block
+	ctxAlign            uint8     // LiftOptions.CtxAlign, defaulted
 	entryLen, tailCount *ir.Value
 }
 
@@ -99,6 +134,10 @@ const maxCallFrames = 8
 func Lift(p *Program, name string, opts LiftOptions) ([]*ir.Func, error) {
 	if len(p.Insns) == 0 {
 		return nil, &Error{Slot: -1, Msg: "empty program"}
+	}
+	ctxAlign, err := opts.ctxAlign()
+	if err != nil {
+		return nil, err
 	}
 	if err := checkSupported(p); err != nil {
 		return nil, err
@@ -124,7 +163,7 @@ func Lift(p *Program, name string, opts LiftOptions) ([]*ir.Func, error) {
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		l := &lifter{p: p, opts: opts, first: s, end: end, sub: i > 0, names: names, blocks: make([]*ir.Block, end-s)}
+		l := &lifter{p: p, opts: opts, ctxAlign: ctxAlign, first: s, end: end, sub: i > 0, names: names, blocks: make([]*ir.Block, end-s)}
 		f, err := l.liftFunc(names[s])
 		if err != nil {
 			return nil, err
@@ -437,7 +476,11 @@ func (l *lifter) emitEntry() {
 	} else {
 		l.entryLen = arg(1)
 		l.tailCount = arg(2)
-		l.b.Write(R1, l.cur, l.zext(arg(0)))
+		ctx := arg(0)
+		if l.ctxAlign > 1 { // 1 leaves the Arg as it was before the ABI promised more
+			ctx.Align = l.ctxAlign
+		}
+		l.b.Write(R1, l.cur, l.zext(ctx))
 		l.b.Write(R2, l.cur, l.zext(l.entryLen))
 	}
 	l.fp = l.cur.NewValue(ir.OpFramePtr, ir.I32)

@@ -60,18 +60,26 @@ func (l *lifter) src32(in Insn) *ir.Value {
 }
 
 // address returns the i32 base address of a memory access through register
-// r and the alignment proven for base+off: r10 is 8-byte aligned, so
-// stack accesses at aligned offsets are aligned.
+// r and the alignment proven for base+off: r10 is 8-byte aligned and the
+// entry's r1 (ctx) as aligned as its Arg says, so accesses through them
+// at aligned offsets are aligned. (At -O0 this is the only proof; the
+// align pass finds the others.)
 func (l *lifter) address(r uint8, off int16) (*ir.Value, uint8) {
 	base := l.reg32(r)
-	if base == l.fp {
-		align := uint8(8)
-		for align > 1 && int(off)%int(align) != 0 {
-			align >>= 1
-		}
-		return base, align
+	var align uint8
+	switch {
+	case base == l.fp:
+		align = 8
+	case base.Op == ir.OpArg:
+		align = base.Align // set on the entry's ctx only
 	}
-	return base, 0
+	if align <= 1 {
+		return base, 0
+	}
+	for align > 1 && int(off)%int(align) != 0 {
+		align >>= 1
+	}
+	return base, align
 }
 
 func (l *lifter) mem(op ir.Op, t ir.Type, in Insn, base uint8, args ...*ir.Value) *ir.Value {

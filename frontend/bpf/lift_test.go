@@ -225,3 +225,55 @@ func TestLiftTailCall(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(6), got, "the 34th tail call in a chain fails")
 }
+
+// The entry's ctx carries CtxAlign (default 4) on its Arg, and direct
+// accesses through it get the alignment their offset allows; a
+// subprogram's parameters, and CtxAlign 1, prove nothing.
+func TestLiftCtxAlign(t *testing.T) {
+	p := mustAsm(t, `
+		ldxw %r2, [%r1+4]
+		ldxh %r3, [%r1+2]
+		ldxh %r4, [%r1+1]
+		ldxdw %r5, [%r1+8]
+		call local sub
+		exit
+	sub:
+		ldxw %r0, [%r1+4]
+		exit`)
+	// aligns lists "Op [off] align" for each memory access and Arg of f.
+	aligns := func(f *ir.Func) []string {
+		var out []string
+		for _, b := range f.Blocks {
+			for _, v := range b.Values {
+				if v.Op == ir.OpArg || v.Op.IsLoad() {
+					out = append(out, fmt.Sprintf("%v [%d] %d", v.Op, v.AuxInt, v.Align))
+				}
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		ctxAlign    int
+		entry, subs []string
+	}{
+		{0, []string{"Arg [0] 4", "Load32 [4] 4", "Load16 [2] 2", "Load16 [1] 1", "Load64 [8] 4"}, nil},
+		{8, []string{"Arg [0] 8", "Load32 [4] 4", "Load16 [2] 2", "Load16 [1] 1", "Load64 [8] 8"}, nil},
+		{1, []string{"Arg [0] 0", "Load32 [4] 0", "Load16 [2] 0", "Load16 [1] 0", "Load64 [8] 0"}, nil},
+	} {
+		funcs, err := Lift(p, "prog", LiftOptions{CtxAlign: tc.ctxAlign})
+		require.NoError(t, err)
+		require.Equal(t, tc.entry, aligns(funcs[0]), "CtxAlign %d", tc.ctxAlign)
+		sub := aligns(funcs[1])
+		require.Equal(t, "Load32 [4] 0", sub[len(sub)-1], "a subprogram's r1 is not the ctx")
+		for _, a := range sub[:len(sub)-1] {
+			require.True(t, strings.HasSuffix(a, " 0"), "subprogram argument %s", a)
+		}
+		for _, f := range funcs {
+			require.NoError(t, ir.Verify(f, ir.VerifyOptions{}))
+		}
+	}
+	for _, bad := range []int{-4, 3, 16} {
+		_, err := Lift(p, "prog", LiftOptions{CtxAlign: bad})
+		require.EqualError(t, err, fmt.Sprintf("ctx alignment %d: want a power of two from 1 to 8", bad))
+	}
+}

@@ -49,7 +49,9 @@ func RunConformanceTest(t *conformance.Test, e Engine, opts Options) Outcome {
 		}
 		return out(Fail, "assembly: %v", err)
 	}
+	ctxAlign := opts.Lift.CtxAlign
 	opts.Lift = ConformanceHelpers
+	opts.Lift.CtxAlign = ctxAlign
 	res, err := Compile(p, "conformance_"+symbolName(t.Name), opts)
 	if err != nil {
 		if t.Error != "" {
