@@ -19,7 +19,9 @@ import (
 //
 // What may touch the stack. An address is a stack address when it is
 // FramePtr, or a stack address plus or minus anything, a copy, or a phi
-// with a stack address among its arguments; with constant offsets all the
+// with a stack address among its arguments (before legalize64, also its
+// ZeroExt32to64 and Int64Lo: BPF's r10 is a 64-bit value, and memory ops
+// take the low word of r10 + off); with constant offsets all the
 // way it names exact bytes FramePtr+off (off in [-512, 0)), otherwise it
 // may point anywhere in the stack. The stack *escapes* when a stack
 // address is used any other way: passed to a call (a helper's key or
@@ -157,7 +159,9 @@ func (m *memfwd) derive(v *ir.Value) stackAddr {
 	switch v.Op {
 	case ir.OpFramePtr:
 		return stackAddr{kind: exactly}
-	case ir.OpCopy:
+	case ir.OpCopy, ir.OpZeroExt32to64, ir.OpInt64Lo:
+		// The last two: r10 and its sums before legalize64 are i64
+		// values, and memory ops take their low words.
 		return arg(0)
 	case ir.OpPhi:
 		a := stackAddr{}
@@ -165,11 +169,11 @@ func (m *memfwd) derive(v *ir.Value) stackAddr {
 			a = a.join(m.addrs[x.ID])
 		}
 		return a
-	case ir.OpAdd32, ir.OpSub32:
-		// The base address is the first operand (of an Add32, the stack
+	case ir.OpAdd32, ir.OpSub32, ir.OpAdd64, ir.OpSub64:
+		// The base address is the first operand (of an add, the stack
 		// one), the offset the other.
 		base, offset := 0, 1
-		if v.Op == ir.OpAdd32 && arg(0).kind == notStack {
+		if (v.Op == ir.OpAdd32 || v.Op == ir.OpAdd64) && arg(0).kind == notStack {
 			base, offset = 1, 0
 		}
 		x, y := arg(base), arg(offset)
@@ -181,7 +185,7 @@ func (m *memfwd) derive(v *ir.Value) stackAddr {
 		// only moves up, unset → notStack → exactly → somewhere, as its
 		// arguments do, so classify's rounds end.)
 		if c, ok := constOperand(v, offset); ok && x.kind == exactly && y.kind == notStack {
-			if v.Op == ir.OpSub32 {
+			if v.Op == ir.OpSub32 || v.Op == ir.OpSub64 {
 				c = -c
 			}
 			return stackAddr{kind: exactly, off: x.off + c}
@@ -191,12 +195,17 @@ func (m *memfwd) derive(v *ir.Value) stackAddr {
 	return stackAddr{kind: notStack}
 }
 
-// constOperand is argument i of v as a signed constant.
+// constOperand is argument i of v as a signed constant. (A Const64
+// offset out of the stack's range makes an address outside it, which
+// accessOf takes for anywhere.)
 func constOperand(v *ir.Value, i int) (int64, bool) {
-	if v.Args[i].Op != ir.OpConst32 {
-		return 0, false
+	switch v.Args[i].Op {
+	case ir.OpConst32:
+		return int64(int32(v.Args[i].AuxInt)), true
+	case ir.OpConst64:
+		return v.Args[i].AuxInt, true
 	}
-	return int64(int32(v.Args[i].AuxInt)), true
+	return 0, false
 }
 
 // addressUse reports whether argument i of v, a stack address, is used as
@@ -205,11 +214,11 @@ func addressUse(v *ir.Value, i int, m *memfwd) bool {
 	switch {
 	case v.Op.IsLoad() || v.Op.IsStore() || v.Op.IsAtomic():
 		return i == 0
-	case v.Op == ir.OpCopy || v.Op == ir.OpPhi:
+	case v.Op == ir.OpCopy || v.Op == ir.OpPhi || v.Op == ir.OpZeroExt32to64 || v.Op == ir.OpInt64Lo:
 		return true
-	case v.Op == ir.OpAdd32:
+	case v.Op == ir.OpAdd32 || v.Op == ir.OpAdd64:
 		return !m.isStack(v.Args[1-i])
-	case v.Op == ir.OpSub32:
+	case v.Op == ir.OpSub32 || v.Op == ir.OpSub64:
 		return i == 0 && !m.isStack(v.Args[1])
 	}
 	return false
@@ -333,15 +342,13 @@ func (m *memfwd) forward() int {
 			break
 		}
 	}
-	fw := &forwarder{m: m, repl: make([]*ir.Value, m.f.NumValues()), k: newEntryConstants(m.f, true)}
+	fw := newForwarder(m)
 	for _, b := range m.order {
 		s := in(b)
-		for i := 0; i < len(b.Values); i++ {
-			v := b.Values[i]
-			m.transfer(&s, v, dom, fw)
-			i += fw.inserted
-			fw.inserted = 0
+		for _, v := range b.Values {
+			m.transfer(&s, v, dom, fw) // (the values rewrite makes go at the end, and touch no memory)
 		}
+		fw.place(b)
 	}
 	fw.k.place()
 	replaceValues(m.f, fw.repl)
@@ -350,11 +357,43 @@ func (m *memfwd) forward() int {
 
 // forwarder rewrites loads during the last walk of forward.
 type forwarder struct {
-	m        *memfwd
-	repl     []*ir.Value
-	k        *entryConstants
-	n        int
-	inserted int // values inserted before the current one
+	m    *memfwd
+	repl []*ir.Value
+	k    *entryConstants
+	n    int
+	// before holds, by load, the values made to go just before it; they
+	// wait at the end of the load's block until place.
+	before map[*ir.Value][]*ir.Value
+	made   map[*ir.Value]bool
+}
+
+func newForwarder(m *memfwd) *forwarder {
+	return &forwarder{m: m, repl: make([]*ir.Value, m.f.NumValues()), k: newEntryConstants(m.f, true),
+		before: map[*ir.Value][]*ir.Value{}, made: map[*ir.Value]bool{}}
+}
+
+// newBefore makes a value that place puts just before ld.
+func (fw *forwarder) newBefore(ld *ir.Value, op ir.Op, t ir.Type, args ...*ir.Value) *ir.Value {
+	v := ld.Block.NewValue(op, t, args...)
+	fw.before[ld] = append(fw.before[ld], v)
+	fw.made[v] = true
+	return v
+}
+
+// place moves the values newBefore made in b to their places, in one
+// sweep over the block.
+func (fw *forwarder) place(b *ir.Block) {
+	if len(fw.before) == 0 {
+		return
+	}
+	out := make([]*ir.Value, 0, len(b.Values))
+	for _, v := range b.Values {
+		if !fw.made[v] {
+			out = append(append(out, fw.before[v]...), v)
+			delete(fw.before, v)
+		}
+	}
+	b.Values = out
 }
 
 // transfer applies v's effect to the available slots s; with fw set it
@@ -453,11 +492,8 @@ func (fw *forwarder) rewrite(ld *ir.Value, src slotVal, a access) {
 		fw.repl[ld.ID] = x // the same load again
 		return
 	}
-	b := ld.Block
 	if shift > 0 {
-		i := slices.Index(b.Values, ld)
-		x = b.NewValueAt(i, ir.OpShrU32, ir.I32, x, fw.k.get(uint32(shift)))
-		fw.inserted++
+		x = fw.newBefore(ld, ir.OpShrU32, ir.I32, x, fw.k.get(uint32(shift)))
 	}
 	ext, narrow := loadExtension[ld.Op]
 	// A logical shift that leaves exactly the load's bytes has zero-extended them.

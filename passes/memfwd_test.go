@@ -58,11 +58,12 @@ func TestMemfwdDifferential(t *testing.T) {
 func checkStackPass(t *testing.T, r *rand.Rand, f *ir.Func, bigEndian bool, runs int, pass func(*ir.Func, *Config) (Stats, error)) Stats {
 	t.Helper()
 	text := f.String()
+	noI64 := ir.Verify(f, ir.VerifyOptions{NoI64: true}) == nil
 	g, err := ir.Parse(text)
 	require.NoError(t, err)
 	st, err := pass(g, &Config{BigEndian: bigEndian})
 	require.NoError(t, err)
-	require.NoError(t, ir.Verify(g, ir.VerifyOptions{NoI64: true}), "after the pass:\n%s", g)
+	require.NoError(t, ir.Verify(g, ir.VerifyOptions{NoI64: noI64}), "after the pass:\n%s", g)
 	for range runs {
 		args := genArgs32(r)
 		seed := r.Uint64()
@@ -133,14 +134,31 @@ type stackGen struct {
 	budget int
 	// escape: the generator may let the stack escape in this function.
 	escape bool
+	// wide: the function is as the lifter makes it before legalize64:
+	// BPF's r10 is r10w, the i64 ZeroExt32to64 of FramePtr (through phis
+	// at joins and loop headers), addresses are Int64Lo of r10w plus
+	// Const64 offsets, and 64-bit accesses store and load i64 values.
+	wide bool
+	r10w *ir.Value
+	// clean: every access is at a constant offset, stores write whole
+	// aligned words (doublewords at -8 and -16 in wide functions), and
+	// nothing escapes or is atomic, so that promote takes most slots.
+	clean bool
 }
 
 // stackSlots are the offsets from FramePtr the generated accesses use:
 // mostly a few aligned words, so that accesses meet, and some odd ones.
 var stackSlots = []int64{-4, -8, -8, -12, -16, -16, -6, -7, -3, -1, -512, -508, -2}
 
-func genStackFunc(r *rand.Rand, name string) *ir.Func {
-	g := &stackGen{r: r, f: ir.NewFunc(name), budget: 6 + r.IntN(30), escape: r.IntN(3) == 0}
+func genStackFunc(r *rand.Rand, name string) *ir.Func { return genStackFuncOf(r, name, false, false) }
+
+// genStackFuncOf makes stack functions before legalize64 (wide) or after
+// it; with mayClean, half of them clean.
+func genStackFuncOf(r *rand.Rand, name string, wide, mayClean bool) *ir.Func {
+	g := &stackGen{r: r, f: ir.NewFunc(name), budget: 6 + r.IntN(30), escape: r.IntN(3) == 0, wide: wide}
+	if mayClean && r.IntN(2) == 0 {
+		g.clean, g.escape = true, false
+	}
 	g.b = g.f.NewBlock(ir.BlockRet)
 	for i := range genArgWords {
 		a := g.b.NewValue(ir.OpArg, ir.I32)
@@ -148,6 +166,9 @@ func genStackFunc(r *rand.Rand, name string) *ir.Func {
 		g.vals = append(g.vals, a)
 	}
 	g.fp = g.b.NewValue(ir.OpFramePtr, ir.I32)
+	if wide {
+		g.r10w = g.b.NewValue(ir.OpZeroExt32to64, ir.I64, g.fp)
+	}
 	for g.budget > 0 {
 		g.region(0)
 	}
@@ -172,6 +193,19 @@ func (g *stackGen) konst(c uint32) *ir.Value {
 	return v
 }
 
+func (g *stackGen) konst64(c int64) *ir.Value {
+	v := g.b.NewValue(ir.OpConst64, ir.I64)
+	v.AuxInt = c
+	return v
+}
+
+// ext is x as an i64 BPF register value.
+func (g *stackGen) ext(x *ir.Value) *ir.Value { return g.b.NewValue(ir.OpZeroExt32to64, ir.I64, x) }
+
+// wideSlots are the offsets of the 64-bit accesses of wide functions:
+// mostly two aligned slots, sometimes one that straddles them.
+var wideSlots = []int64{-8, -16, -8, -16, -12, -24}
+
 func (g *stackGen) pick() *ir.Value {
 	n := len(g.vals)
 	if g.r.IntN(8) == 0 {
@@ -194,10 +228,23 @@ func (g *stackGen) push(v *ir.Value) {
 // but unknown to the pass.
 func (g *stackGen) addr(size int) (*ir.Value, int64) {
 	off := stackSlots[g.r.IntN(len(stackSlots))]
+	if size == 8 {
+		off = wideSlots[g.r.IntN(len(wideSlots))]
+		if g.clean {
+			off = -8 * (1 + int64(g.r.IntN(2)))
+		}
+	}
 	if off+int64(size) > 0 {
 		off = -int64(size)
 	}
-	switch k := g.r.IntN(8); {
+	if g.wide {
+		return g.addrWide(off)
+	}
+	k := g.r.IntN(8)
+	if g.clean {
+		k = g.r.IntN(7)
+	}
+	switch {
 	case k < 5:
 		return g.fp, off
 	case k < 7:
@@ -209,12 +256,40 @@ func (g *stackGen) addr(size int) (*ir.Value, int64) {
 	}
 }
 
+// addrWide is addr's lifter shape: the Int64Lo of r10w, of r10w plus a
+// constant, or (rarely) of r10w plus a variable that is 0 at run time.
+func (g *stackGen) addrWide(off int64) (*ir.Value, int64) {
+	b := g.b
+	k := g.r.IntN(8)
+	if g.clean {
+		k = g.r.IntN(7)
+	}
+	switch {
+	case k < 4:
+		return b.NewValue(ir.OpInt64Lo, ir.I32, g.r10w), off
+	case k < 7:
+		d := int64(g.r.IntN(3)*8 - 16)
+		return b.NewValue(ir.OpInt64Lo, ir.I32, b.NewValue(ir.OpAdd64, ir.I64, g.r10w, g.konst64(d))), off - d
+	default:
+		zero := g.ext(b.NewValue(ir.OpAnd32, ir.I32, g.pick(), g.konst(0)))
+		return b.NewValue(ir.OpInt64Lo, ir.I32, b.NewValue(ir.OpAdd64, ir.I64, g.r10w, zero)), off
+	}
+}
+
 var (
 	stackLoads  = []ir.Op{ir.OpLoad8, ir.OpLoad16, ir.OpLoad32, ir.OpLoad32, ir.OpLoadS8, ir.OpLoadS16}
 	stackStores = []ir.Op{ir.OpStore8, ir.OpStore16, ir.OpStore32, ir.OpStore32, ir.OpStore32}
 )
 
 func (g *stackGen) load() {
+	if g.wide && g.r.IntN(2) == 0 {
+		a, off := g.addr(8)
+		ld := g.b.NewValue(ir.OpLoad64, ir.I64, a)
+		ld.AuxInt = off
+		g.push(g.b.NewValue(ir.OpInt64Lo, ir.I32, ld))
+		g.push(g.b.NewValue(ir.OpInt64Hi, ir.I32, ld))
+		return
+	}
 	op := stackLoads[g.r.IntN(len(stackLoads))]
 	a, off := g.addr(op.MemSize())
 	ld := g.b.NewValue(op, ir.I32, a)
@@ -223,8 +298,24 @@ func (g *stackGen) load() {
 }
 
 func (g *stackGen) store() {
+	if g.wide && g.r.IntN(2) == 0 {
+		a, off := g.addr(8)
+		x := g.ext(g.pick())
+		if g.r.IntN(2) == 0 {
+			x = g.b.NewValue(ir.OpInt64Make, ir.I64, g.pick(), g.pick())
+		}
+		st := g.b.NewValue(ir.OpStore64, ir.TypeVoid, a, x)
+		st.AuxInt = off
+		return
+	}
 	op := stackStores[g.r.IntN(len(stackStores))]
+	if g.clean {
+		op = ir.OpStore32
+	}
 	a, off := g.addr(op.MemSize())
+	if g.clean {
+		off &^= 3
+	}
 	st := g.b.NewValue(op, ir.TypeVoid, a, g.pick())
 	st.AuxInt = off
 }
@@ -251,11 +342,16 @@ func (g *stackGen) op() {
 			g.push(ld)
 		}
 	case k == 15: // a call that does not see the stack (unless it escaped)
-		c := b.NewValue(ir.OpCall, ir.Pair, g.konst(genDataBase+16), g.konst(0), g.pick(), g.konst(0))
-		c.Sym = []string{"poke", "peek"}[r.IntN(2)]
-		g.push(b.NewValue(ir.OpPairLo, ir.I32, c))
+		g.call([]string{"poke", "peek"}[r.IntN(2)], g.konst(genDataBase+16), g.pick())
 	case k == 16 && g.escape:
 		g.escapeStack()
+	case k == 17 && g.clean:
+		g.store()
+	case k == 17 && g.wide && r.IntN(2) == 0: // an atomic on a stack doubleword
+		a, off := g.addr(8)
+		at := b.NewValue(ir.OpAtomicAdd64, ir.I64, a, g.ext(g.pick()))
+		at.AuxInt = off &^ 7
+		g.push(b.NewValue(ir.OpInt64Lo, ir.I32, at))
 	case k == 17: // an atomic on a stack word
 		a, off := g.addr(4)
 		at := b.NewValue(ir.OpAtomicAdd32, ir.I32, a, g.pick())
@@ -270,13 +366,18 @@ func (g *stackGen) op() {
 // escapeStack lets a stack address out in one of three ways.
 func (g *stackGen) escapeStack() {
 	b, r := g.b, g.r
+	if g.wide && r.IntN(3) == 0 { // BPF's r2 = r10; r2 += off, passed as it is
+		o := stackSlots[r.IntN(len(stackSlots))] &^ 3
+		c := b.NewValue(ir.OpCall, ir.I64, b.NewValue(ir.OpAdd64, ir.I64, g.r10w, g.konst64(o)), g.ext(g.pick()))
+		c.Sym = "poke"
+		g.push(b.NewValue(ir.OpInt64Lo, ir.I32, c))
+		return
+	}
 	p, off := g.addr(4)
 	addr := b.NewValue(ir.OpAdd32, ir.I32, p, g.konst(uint32(int32(off&^3))))
 	switch r.IntN(3) {
 	case 0: // a helper writes through it
-		c := b.NewValue(ir.OpCall, ir.Pair, addr, g.konst(0), g.pick(), g.konst(0))
-		c.Sym = "poke"
-		g.push(b.NewValue(ir.OpPairLo, ir.I32, c))
+		g.call("poke", addr, g.pick())
 	case 1: // stored to memory, loaded back, written through
 		st := b.NewValue(ir.OpStore32, ir.TypeVoid, g.konst(genDataBase), addr)
 		st.AuxInt = 64
@@ -284,11 +385,31 @@ func (g *stackGen) escapeStack() {
 		back.AuxInt = 64
 		w := b.NewValue(ir.OpStore32, ir.TypeVoid, back, g.pick())
 		w.AuxInt = 0
-	default: // a 64-bit atomic in libatomic
+	default: // a 64-bit atomic (in libatomic after legalize64)
+		if g.wide {
+			at := b.NewValue(ir.OpAtomicAdd64, ir.I64, addr, g.ext(g.pick()))
+			g.push(b.NewValue(ir.OpInt64Lo, ir.I32, at))
+			return
+		}
 		c := b.NewValue(ir.OpCallRuntime, ir.Pair, addr, g.pick(), g.pick(), g.konst(ir.MemOrderSeqCst))
 		c.Sym = "__atomic_fetch_add_8"
 		g.push(b.NewValue(ir.OpPairLo, ir.I32, c))
 	}
+}
+
+// call emits a call of a runtime helper (poke, peek) with an address and
+// a value, in the form of the function's stage, and pushes its result.
+func (g *stackGen) call(sym string, addr, x *ir.Value) {
+	b := g.b
+	if g.wide {
+		c := b.NewValue(ir.OpCall, ir.I64, g.ext(addr), g.ext(x))
+		c.Sym = sym
+		g.push(b.NewValue(ir.OpInt64Lo, ir.I32, c))
+		return
+	}
+	c := b.NewValue(ir.OpCall, ir.Pair, addr, g.konst(0), x, g.konst(0))
+	c.Sym = sym
+	g.push(b.NewValue(ir.OpPairLo, ir.I32, c))
 }
 
 func (g *stackGen) region(depth int) {
@@ -314,23 +435,37 @@ func (g *stackGen) diamond(depth int) {
 	top.AddEdgeTo(then)
 	top.AddEdgeTo(els)
 	n := len(g.vals)
-	var ends, addrs [2]*ir.Value
+	r10w := g.r10w
+	var ends, addrs, r10s [2]*ir.Value
 	for i, start := range []*ir.Block{then, els} {
-		g.b = start
+		g.b, g.r10w = start, r10w
 		if g.r.IntN(3) > 0 {
 			g.region(depth + 1)
 		}
 		ends[i] = g.pick()
 		// Each arm's own slot, for an access through a phi of addresses.
 		off := stackSlots[g.r.IntN(len(stackSlots))] &^ 3
-		addrs[i] = g.b.NewValue(ir.OpAdd32, ir.I32, g.fp, g.konst(uint32(int32(off))))
+		if g.wide {
+			addrs[i] = g.b.NewValue(ir.OpAdd64, ir.I64, g.r10w, g.konst64(off))
+		} else {
+			addrs[i] = g.b.NewValue(ir.OpAdd32, ir.I32, g.fp, g.konst(uint32(int32(off))))
+		}
+		r10s[i] = g.r10w
 		g.b.AddEdgeTo(join)
 		g.vals = g.vals[:n]
 	}
 	g.b = join
 	g.vals = append(g.vals, join.NewValue(ir.OpPhi, ir.I32, ends[0], ends[1]))
-	if g.r.IntN(2) == 0 {
-		p := join.NewValue(ir.OpPhi, ir.I32, addrs[0], addrs[1])
+	// The lifter's r10 at a join: a phi, trivial or of phis from the arms.
+	g.r10w = r10w
+	if g.wide && (r10s[0] != r10s[1] || g.r.IntN(2) == 0) {
+		g.r10w = join.NewValue(ir.OpPhi, ir.I64, r10s[0], r10s[1])
+	}
+	if !g.clean && g.r.IntN(2) == 0 {
+		p := join.NewValue(ir.OpPhi, addrs[0].Type, addrs[0], addrs[1])
+		if g.wide {
+			p = join.NewValue(ir.OpInt64Lo, ir.I32, p)
+		}
 		if g.r.IntN(2) == 0 {
 			join.NewValue(ir.OpStore32, ir.TypeVoid, p, g.pick())
 		} else {
@@ -350,10 +485,18 @@ func (g *stackGen) loop(depth int) {
 	pre.AddEdgeTo(header)
 	g.b = header
 	cnt := header.NewValue(ir.OpPhi, ir.I32, zero)
+	var r10h *ir.Value
+	if g.wide { // the lifter's r10 at a loop header
+		r10h = header.NewValue(ir.OpPhi, ir.I64, g.r10w)
+		g.r10w = r10h
+	}
 	n := len(g.vals)
 	g.vals = append(g.vals, cnt)
 	g.region(depth + 1)
 	latch := g.b
+	if r10h != nil {
+		r10h.AddArg(g.r10w)
+	}
 	next := latch.NewValue(ir.OpAdd32, ir.I32, cnt, one)
 	latch.Kind = ir.BlockIf
 	latch.SetControls(latch.NewValue(ir.OpLtU32, ir.I32, next, bound))

@@ -74,6 +74,8 @@ const MaxLevel = 2
 // deadcode (nor simplify: on the conformance suite and the clang corpus
 // it found nothing more after cse) is needed.
 var passTable = []*Pass{
+	{Name: "promote", MinLevel: 2, Run: promotePass,
+		Doc: "turn stack slots the function alone reaches into SSA values, with phis where paths meet"},
 	{Name: "ranges", MinLevel: 2, Run: rangesPass,
 		Doc: "narrow 64-bit arithmetic and compares to 32 bits where value ranges prove the high words zero"},
 	{Name: "legalize64", MinLevel: 0, Run: legalize64Pass, RemovesI64: true,
@@ -134,6 +136,12 @@ var passOrder = []constraint{
 		"ranges reads and rewrites i64 ops (counters, bounds, their compares), which legalize64 splits; the ZeroExt32to64 it leaves get constant-0 high words"},
 	{"simplify", "memfwd",
 		"simplify folds Int64Lo(ZeroExt32to64(FramePtr)) and the address adds into FramePtr + constant, the exact stack slots memfwd needs"},
+	{"promote", "ranges",
+		"clang spills loop bounds and counters to the stack; promoted, ranges sees their values and can narrow them"},
+	{"promote", "memfwd", "memfwd forwards what promote leaves in memory (slots of escaped stacks) and needs no phis for what it took"},
+	{"promote", "cse", "promoted reloads become the values stored, which cse can merge"},
+	{"promote", "ifconv", "a slot stored on both arms of a branch becomes a phi, which ifconv turns into a select"},
+	{"promote", "licm", "a promoted slot is no longer memory a loop writes, so what depends on it may be invariant"},
 	{"memfwd", "sccp", "sccp folds what the forwarded constants decide"},
 	{"strength", "cse", "x/d and x%d produce the same multiply-high and shifts, and cse merges them"},
 	{"cse", "bounds", "bounds matches data and data_end by value identity"},

@@ -8,6 +8,8 @@
 package campaigntest
 
 import (
+	"slices"
+
 	"github.com/bpfopt/bpfopt/ir"
 	"github.com/bpfopt/bpfopt/passes"
 )
@@ -29,14 +31,15 @@ var XorToAdd = &passes.Pass{Name: "xor-to-add", Run: func(f *ir.Func, _ *passes.
 }}
 
 // WithPass returns a campaign.Config.Passes function that runs the level's
-// first pass (legalize64, which every level starts with), then extra,
-// then the rest of the level's passes.
+// passes with extra right after legalize64 (which every level runs; -O2
+// runs promote and ranges before it, on i64 code).
 func WithPass(extra *passes.Pass) func(level int) ([]*passes.Pass, error) {
 	return func(level int) ([]*passes.Pass, error) {
 		list, err := passes.Select(level, nil)
 		if err != nil {
 			return nil, err
 		}
-		return append([]*passes.Pass{list[0], extra}, list[1:]...), nil
+		i := slices.IndexFunc(list, func(p *passes.Pass) bool { return p.Name == "legalize64" })
+		return slices.Insert(list, i+1, extra), nil
 	}
 }
