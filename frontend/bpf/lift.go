@@ -115,10 +115,11 @@ type lifter struct {
 	opts                LiftOptions
 	f                   *ir.Func
 	b                   *ssa.Builder
-	first, end          int            // the function's instructions: Insns[first:end]
-	sub                 bool           // a subprogram: r1..r5 are its parameters
-	names               map[int]string // function name by first Insns index
-	blocks              []*ir.Block    // by Insns index minus first: the block starting there, or nil
+	first, end          int                // the function's instructions: Insns[first:end]
+	sub                 bool               // a subprogram: its signature (sigs) gives its parameters
+	names               map[int]string     // function name by first Insns index
+	sigs                map[int]*signature // subprogram signature by first Insns index
+	blocks              []*ir.Block        // by Insns index minus first: the block starting there, or nil
 	cur                 *ir.Block
 	fp                  *ir.Value // FramePtr in the entry block
 	ctxAlign            uint8     // LiftOptions.CtxAlign, defaulted
@@ -157,13 +158,14 @@ func Lift(p *Program, name string, opts LiftOptions) ([]*ir.Func, error) {
 			names[s] = fmt.Sprintf("%s__%s", name, sub)
 		}
 	}
+	sigs := signatures(p, starts, opts, ctxAlign)
 	var funcs []*ir.Func
 	for i, s := range starts {
 		end := len(p.Insns)
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		l := &lifter{p: p, opts: opts, ctxAlign: ctxAlign, first: s, end: end, sub: i > 0, names: names, blocks: make([]*ir.Block, end-s)}
+		l := &lifter{p: p, opts: opts, ctxAlign: ctxAlign, first: s, end: end, sub: i > 0, names: names, sigs: sigs, blocks: make([]*ir.Block, end-s)}
 		f, err := l.liftFunc(names[s])
 		if err != nil {
 			return nil, err
@@ -394,22 +396,26 @@ func (l *lifter) blockAt(k int) *ir.Block {
 
 // linkBlock sets the kind and successors of the block spanning Insns[s:end].
 func (l *lifter) linkBlock(blk *ir.Block, s, end int) {
-	last := l.p.Insns[end-1]
-	next := func() *ir.Block { return l.blockAt(end) }
+	kind, succs := blockExits(l.p, end)
+	blk.Kind = kind
+	for _, k := range succs {
+		blk.AddEdgeTo(l.blockAt(k))
+	}
+}
+
+// blockExits says how the basic block ending before Insns index end leaves:
+// its kind and the Insns indices it goes to, a branch's target first.
+func blockExits(p *Program, end int) (ir.BlockKind, []int) {
+	last := p.Insns[end-1]
 	switch {
 	case isBranch(last) && last.Code() == JmpEXIT:
-		blk.Kind = ir.BlockRet
+		return ir.BlockRet, nil
 	case isBranch(last) && last.Code() == JmpJA:
-		blk.Kind = ir.BlockJump
-		blk.AddEdgeTo(l.blockAt(l.p.IndexOfSlot(last.JumpTarget())))
+		return ir.BlockJump, []int{p.IndexOfSlot(last.JumpTarget())}
 	case isBranch(last):
-		blk.Kind = ir.BlockIf
-		blk.AddEdgeTo(l.blockAt(l.p.IndexOfSlot(last.JumpTarget())))
-		blk.AddEdgeTo(next())
-	default:
-		blk.Kind = ir.BlockJump
-		blk.AddEdgeTo(next())
+		return ir.BlockIf, []int{p.IndexOfSlot(last.JumpTarget()), end}
 	}
+	return ir.BlockJump, []int{end}
 }
 
 // removeUnreachable drops blocks no path from the entry reaches (the
@@ -452,9 +458,10 @@ func (l *lifter) removeUnreachable() {
 
 // emitEntry defines every register at entry. The program's entry is the C
 // function uint64_t f(void *ctx, size_t len): r1 and r2 are its two words,
-// zero-extended. A subprogram is uint64_t f(uint64_t r1, ..., uint64_t r5):
-// under O32 parameter k is words 2k and 2k+1, low word first on
-// little-endian.
+// zero-extended. A subprogram is uint64_t f(uint64_t p0, ..., uint64_t pn)
+// with its parameters (lift_args.go) in register order: under O32
+// parameter j is words 2j and 2j+1, low word first on little-endian; the
+// registers it does not take start as 0, like r0 and r6..r9.
 func (l *lifter) emitEntry() {
 	arg := func(n int) *ir.Value {
 		v := l.cur.NewValue(ir.OpArg, ir.I32)
@@ -466,12 +473,21 @@ func (l *lifter) emitEntry() {
 		l.b.Write(r, l.cur, zero)
 	}
 	if l.sub {
-		for k := 0; k < 5; k++ {
-			lo, hi := arg(2*k), arg(2*k+1)
+		sig := l.sigs[l.first]
+		j := 0
+		for r := uint8(R1); r <= R5; r++ {
+			if sig.params&regBit(r) == 0 {
+				continue
+			}
+			lo, hi := arg(2*j), arg(2*j+1)
 			if l.opts.BigEndian {
 				lo, hi = hi, lo
 			}
-			l.b.Write(R1+k, l.cur, l.v(ir.OpInt64Make, ir.I64, hi, lo))
+			if a := sig.align[r]; a > 1 {
+				lo.Align = a
+			}
+			l.b.Write(int(r), l.cur, l.v(ir.OpInt64Make, ir.I64, hi, lo))
+			j++
 		}
 	} else {
 		l.entryLen = arg(1)

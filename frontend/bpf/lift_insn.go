@@ -60,10 +60,10 @@ func (l *lifter) src32(in Insn) *ir.Value {
 }
 
 // address returns the i32 base address of a memory access through register
-// r and the alignment proven for base+off: r10 is 8-byte aligned and the
-// entry's r1 (ctx) as aligned as its Arg says, so accesses through them
-// at aligned offsets are aligned. (At -O0 this is the only proof; the
-// align pass finds the others.)
+// r and the alignment proven for base+off: r10 is 8-byte aligned and an
+// Arg (the entry's ctx, a subprogram's parameter) as aligned as its align=
+// says, so accesses through them at aligned offsets are aligned. (At -O0
+// this is the only proof; the align pass finds the others.)
 func (l *lifter) address(r uint8, off int16) (*ir.Value, uint8) {
 	base := l.reg32(r)
 	var align uint8
@@ -71,7 +71,7 @@ func (l *lifter) address(r uint8, off int16) (*ir.Value, uint8) {
 	case base == l.fp:
 		align = 8
 	case base.Op == ir.OpArg:
-		align = base.Align // set on the entry's ctx only
+		align = base.Align
 	}
 	if align <= 1 {
 		return base, 0
@@ -399,7 +399,8 @@ func (l *lifter) liftJump(in Insn) error {
 
 // liftCall turns the three kinds of call into IR Calls, each reading
 // 64-bit arguments and returning r0: a helper (r1..rN, N from the helper's
-// arity), a subprogram (r1..r5), or callx (the helper ID, then r1..r5).
+// arity), a subprogram (its parameters, see lift_args.go), or callx (the
+// helper ID, then r1..r5).
 // Afterwards r1..r5 are undefined (RFC 9669: scratch), modelled as 0.
 func (l *lifter) liftCall(in Insn) error {
 	var sym string
@@ -415,8 +416,13 @@ func (l *lifter) liftCall(in Insn) error {
 		args = append(args, l.reg(in.Dst))
 		regs(5)
 	case in.IsLocalCall():
-		sym = l.names[l.p.IndexOfSlot(in.CallTarget())]
-		regs(5)
+		target := l.p.IndexOfSlot(in.CallTarget())
+		sym = l.names[target]
+		for r := uint8(R1); r <= R5; r++ {
+			if l.sigs[target].params&regBit(r) != 0 {
+				args = append(args, l.reg(r))
+			}
+		}
 	case in.Src == CallHelper && l.opts.isTailCall(in.Imm):
 		return l.liftTailCall(in)
 	case in.Src == CallHelper:
