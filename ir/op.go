@@ -35,7 +35,7 @@ const (
 	// Constants, arguments and addresses.
 	OpConst32   // [c] → i32 constant c (low 32 bits of AuxInt)
 	OpConst64   // [c] → i64 constant c
-	OpArg       // [n] → i32: word n of the C entry point's arguments (0 = ctx, 1 = len); align=N: a multiple of N, by contract with the caller
+	OpArg       // [n] → i32: word n of the function's arguments (entry: 0 = ctx, 1 = len; subprogram: its parameters' words); align=N: a multiple of N, by contract with the caller
 	OpFramePtr  // → i32: address just past the end of the 512-byte BPF stack (BPF r10); at least 512, so FramePtr-k never wraps for k <= 512
 	OpLocalAddr // [k] → i32: address of compiler scratch slot k (8 bytes, 8-aligned)
 	OpSymAddr   // {sym} → i32: address of symbol sym (a map, a data section), resolved at link time
