@@ -6,13 +6,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfopt/bpfopt/internal/filetest"
 	"github.com/bpfopt/bpfopt/ir"
 )
 
 // The analysis itself, on the functions of testdata/ranges.ir: the
 // ranges below are worked out by hand from each loop's code.
 func TestRangeAnalysis(t *testing.T) {
-	ft, err := parseFiletest("testdata/ranges.ir")
+	ft, err := filetest.Parse("testdata/ranges.ir")
 	require.NoError(t, err)
 	want := map[string]map[int]interval{
 		// i = 0, 2, ..., 1022; i + 1 and i + 2 follow.
@@ -26,12 +27,12 @@ func TestRangeAnalysis(t *testing.T) {
 		// 40, 36, ..., 4: the test is on the low word of i - 4.
 		"down_by_four_low_word": {3: {4, 40}, 6: {0, 36}},
 	}
-	for _, c := range ft.cases {
-		ranges, ok := want[c.name]
+	for _, c := range ft.Cases {
+		ranges, ok := want[c.Name]
 		if !ok {
 			continue
 		}
-		f, err := ir.Parse(c.src)
+		f, err := ir.Parse(c.Src)
 		require.NoError(t, err)
 		s := newRangeSolver(f)
 		s.solve()
@@ -42,7 +43,7 @@ func TestRangeAnalysis(t *testing.T) {
 			}
 		}
 		for id, r := range ranges {
-			assert.Equal(t, r, s.ranges[byID[id].ID], "%s: range of v%d", c.name, id)
+			assert.Equal(t, r, s.ranges[byID[id].ID], "%s: range of v%d", c.Name, id)
 		}
 	}
 }

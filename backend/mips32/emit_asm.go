@@ -10,10 +10,12 @@ package mips32
 // The function is printed under .set noreorder/noat/nomacro: delay slots are
 // explicit, $at is ours, and no mnemonic may expand into several
 // instructions. ".abicalls" with ".option pic0" gives the object the e_flags
-// WriteELF uses (non-PIC code under the abicalls convention). Labels are .L<name>.<n> so that several functions can share
-// one file.
+// WriteELF uses (non-PIC code under the abicalls convention). Labels are
+// .L<function>.<n>, named after the function they are in, so that several
+// functions and modules can share one file.
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -103,9 +105,12 @@ func FormatAsm(w io.Writer, name string, a *Assembled, t Target) error {
 }
 
 // FormatModuleAsm writes a whole module: each function with its own
-// directives (.globl for the entry, .local for subprograms), all sharing
-// one label namespace named after the entry.
+// directives (.globl for the program entries, .local for subprograms) and
+// its labels named after it.
 func FormatModuleAsm(w io.Writer, m *Module, t Target) error {
+	if len(m.Funcs) == 0 {
+		return fmt.Errorf("module without functions")
+	}
 	if err := formatFuncs(w, m.Funcs[0].Name, m.Assembled, t, m.Funcs); err != nil {
 		return err
 	}
@@ -152,16 +157,40 @@ func formatData(w io.Writer, d *ELFData) error {
 }
 
 // formatFuncs prints a's instructions; each function starts at its entry
-// label (entryLabel -1: at the first instruction).
-func formatFuncs(w io.Writer, prefix string, a *Assembled, t Target, funcs []Symbol) error {
+// label (entryLabel -1: at the first instruction). Label n of function f
+// prints as .Lf.n: the numbers are unique in a, the name tells the reader
+// whose label a branch or call targets.
+func formatFuncs(w io.Writer, first string, a *Assembled, t Target, funcs []Symbol) error {
 	for _, f := range funcs {
 		if err := checkSymbolName(f.Name); err != nil {
 			return err
 		}
 	}
-	label := func(l int) string { return fmt.Sprintf(".L%s.%d", prefix, l) }
+	starts := map[int]Symbol{}
+	for _, f := range funcs {
+		if f.entryLabel >= 0 {
+			starts[f.entryLabel] = f
+		}
+	}
+	owner := map[int]string{} // label → the function it is in
+	cur := first
+	for _, in := range a.Insts {
+		if in.Op == LABEL {
+			if f, ok := starts[in.Target]; ok {
+				cur = f.Name
+			}
+			owner[in.Target] = cur
+		}
+	}
+	label := func(l int) string {
+		f, ok := owner[l]
+		if !ok {
+			f = first // undefined: GNU as reports it
+		}
+		return fmt.Sprintf(".L%s.%d", f, l)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\t# %s: %s\n", prefix, t)
+	fmt.Fprintf(&b, "\t# %s: %s\n", first, t)
 	b.WriteString("\t.abicalls\n\t.option\tpic0\n\t.text\n\t.align\t2\n")
 	b.WriteString("\t.set\tpush\n\t.set\tnoreorder\n\t.set\tnoat\n\t.set\tnomacro\n")
 	open := ""
@@ -176,12 +205,9 @@ func formatFuncs(w io.Writer, prefix string, a *Assembled, t Target, funcs []Sym
 		fmt.Fprintf(&b, "\t%s\t%s\n\t.type\t%s, @function\n\t.ent\t%s\n%s:\n", bind, f.Name, f.Name, f.Name, f.Name)
 		open = f.Name
 	}
-	starts := map[int]Symbol{}
 	for _, f := range funcs {
 		if f.entryLabel < 0 {
 			begin(f)
-		} else {
-			starts[f.entryLabel] = f
 		}
 	}
 	for i, in := range a.Insts {
@@ -195,11 +221,11 @@ func formatFuncs(w io.Writer, prefix string, a *Assembled, t Target, funcs []Sym
 		// Re-encoding checks what GNU as would otherwise reject or, worse,
 		// accept differently (virtual registers, ranges, revision).
 		if _, err := Encode(in, t); err != nil {
-			return fmt.Errorf("%s: instruction %d: %w", prefix, i, err)
+			return fmt.Errorf("%s: instruction %d: %w", cmp.Or(open, first), i, err)
 		}
 		if in.Sym != "" {
 			if err := checkSymbolName(in.Sym); err != nil {
-				return fmt.Errorf("%s: instruction %d (%v): %w", prefix, i, in, err)
+				return fmt.Errorf("%s: instruction %d (%v): %w", cmp.Or(open, first), i, in, err)
 			}
 		}
 		text := in.format(asmRegName, label)

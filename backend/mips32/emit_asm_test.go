@@ -83,6 +83,98 @@ add64:
 	assert.Equal(t, want, b.String())
 }
 
+// TestFormatModuleAsm prints a module of two programs and a subprogram
+// they both call: each function's labels carry its own name, and GNU as
+// reproduces the module's bytes and relocations.
+func TestFormatModuleAsm(t *testing.T) {
+	tg := Target{Rev: R2}
+	insts := []Inst{
+		{Op: LABEL, Target: 0}, // prog_a
+		{Op: BEQ, Rs: A0, Rt: ZERO, Target: 1},
+		{Op: NOP},
+		{Op: BAL, Target: 4},
+		{Op: NOP},
+		{Op: LABEL, Target: 1},
+		{Op: JR, Rs: RA},
+		{Op: NOP},
+		{Op: LABEL, Target: 2}, // prog_b
+		{Op: LABEL, Target: 3},
+		{Op: BAL, Target: 4},
+		{Op: ADDIU, Rt: A0, Rs: A0, Imm: -1},
+		{Op: BNE, Rs: A0, Rt: ZERO, Target: 3},
+		{Op: NOP},
+		{Op: JR, Rs: RA},
+		{Op: NOP},
+		{Op: LABEL, Target: 4}, // sub
+		{Op: LUI, Rt: V0, Sym: "table", Reloc: RelocHi16},
+		{Op: LABEL, Target: 5},
+		{Op: BLTZ, Rs: A1, Target: 5},
+		{Op: ADDIU, Rt: V0, Rs: V0, Sym: "table", Reloc: RelocLo16},
+		{Op: JR, Rs: RA},
+		{Op: NOP},
+	}
+	a, err := Assemble(insts, tg)
+	require.NoError(t, err)
+	m := &Module{Assembled: a, Funcs: []Symbol{
+		{Name: "prog_a", entryLabel: 0}, {Name: "prog_b", entryLabel: 2}, {Name: "sub", Local: true, entryLabel: 4},
+	}}
+	var b strings.Builder
+	require.NoError(t, FormatModuleAsm(&b, m, tg))
+	// After the preamble TestFormatAsmText checks:
+	_, body, ok := strings.Cut(b.String(), "\t.set\tnomacro\n")
+	require.True(t, ok, b.String())
+	want := `	.globl	prog_a
+	.type	prog_a, @function
+	.ent	prog_a
+prog_a:
+.Lprog_a.0:
+	beq	$a0, $zero, .Lprog_a.1
+	nop
+	bal	.Lsub.4
+	nop
+.Lprog_a.1:
+	jr	$ra
+	nop
+	.end	prog_a
+	.size	prog_a, .-prog_a
+	.globl	prog_b
+	.type	prog_b, @function
+	.ent	prog_b
+prog_b:
+.Lprog_b.2:
+.Lprog_b.3:
+	bal	.Lsub.4
+	addiu	$a0, $a0, -1
+	bne	$a0, $zero, .Lprog_b.3
+	nop
+	jr	$ra
+	nop
+	.end	prog_b
+	.size	prog_b, .-prog_b
+	.local	sub
+	.type	sub, @function
+	.ent	sub
+sub:
+.Lsub.4:
+	lui	$v0, %hi(table)
+.Lsub.5:
+	bltz	$a1, .Lsub.5
+	addiu	$v0, $v0, %lo(table)
+	jr	$ra
+	nop
+	.end	sub
+	.size	sub, .-sub
+	.set	pop
+`
+	assert.Equal(t, want, body)
+
+	obj := gnuAssemble(t, b.String(), tg)
+	assert.Equal(t, a.Code, textSection(t, obj)[:len(a.Code)])
+	assert.Equal(t, a.Relocs, textRelocs(t, obj))
+
+	require.EqualError(t, FormatModuleAsm(&b, &Module{Assembled: a}, tg), "module without functions")
+}
+
 func TestFormatAsmErrors(t *testing.T) {
 	a, err := Assemble([]Inst{{Op: JR, Rs: RA}, {Op: NOP}}, Target{Rev: R2})
 	require.NoError(t, err)

@@ -80,7 +80,7 @@ func (d decoder) decode(w, pc uint32) (inst, *badInst) {
 	btarget := pc + 4 + simm<<2
 
 	// Constructors by format; each sets the scoreboard fields.
-	r3 := func(o op) (inst, *badInst) { // rd ← f(rs, rt)
+	r3 := func(o op) (inst, *badInst) { // rd ← f(rs, rt); variable shifts rd ← rt shifted by rs
 		return inst{op: o, rd: rd, rs: rs, rt: rt, src1: rs, src2: rt, dst: gpr(rd), lat: latALU}, nil
 	}
 	shift := func(o op) (inst, *badInst) { // rd ← f(rt, sa)
@@ -137,7 +137,7 @@ func (d decoder) decode(w, pc uint32) (inst, *badInst) {
 		switch w & 63 {
 		case 0:
 			if rd == 0 {
-				return inst{op: opNop, dst: slotNone}, nil // nop, ssnop, ehb, pause
+				return bare(opNop) // nop, ssnop, ehb, pause
 			}
 			return shift(opSll)
 		case 2:
@@ -149,15 +149,15 @@ func (d decoder) decode(w, pc uint32) (inst, *badInst) {
 		case 3:
 			return shift(opSra)
 		case 4:
-			return r3v(opSllv, rd, rs, rt)
+			return r3(opSllv)
 		case 6:
 			if sa&1 != 0 { // the R bit
-				in, b := r3v(opRotrv, rd, rs, rt)
+				in, b := r3(opRotrv)
 				return needR2("rotrv", in, b)
 			}
-			return r3v(opSrlv, rd, rs, rt)
+			return r3(opSrlv)
 		case 7:
-			return r3v(opSrav, rd, rs, rt)
+			return r3(opSrav)
 		case 8: // jr (jr.hb: the hint bit changes nothing here)
 			return inst{op: opJr, rs: rs, src1: rs, dst: slotNone}, nil
 		case 9:
@@ -170,11 +170,11 @@ func (d decoder) decode(w, pc uint32) (inst, *badInst) {
 		case 11:
 			return r3(opMovn)
 		case 12:
-			return inst{op: opSyscall, dst: slotNone}, nil
+			return bare(opSyscall)
 		case 13:
-			return inst{op: opBreak, dst: slotNone}, nil
+			return bare(opBreak)
 		case 15:
-			return inst{op: opNop, dst: slotNone}, nil // sync
+			return bare(opNop) // sync
 		case 16:
 			return inst{op: opMfhi, rd: rd, src1: slotHiLo, dst: gpr(rd), lat: latALU}, nil
 		case 17:
@@ -343,7 +343,7 @@ func (d decoder) decode(w, pc uint32) (inst, *badInst) {
 	case 48:
 		return load(opLl)
 	case 51:
-		return inst{op: opNop, dst: slotNone}, nil // pref: a hint, never faults
+		return bare(opNop) // pref: a hint, never faults
 	case 56:
 		return store(opSc)
 	case 24, 25, 26, 27, 39, 44, 45, 52, 55, 60, 63:
@@ -382,7 +382,7 @@ func (d decoder) decodeSpecial2(w uint32, rs, rt, rd uint8) (inst, *badInst) {
 	case 33:
 		return count(opClo)
 	case 63:
-		return inst{op: opBreak, dst: slotNone}, nil // sdbbp
+		return bare(opBreak) // sdbbp
 	}
 	return bad(ReservedInstruction, "SPECIAL2 function %d is reserved", w&63)
 }
@@ -420,10 +420,8 @@ func decodeSpecial3(w uint32, rs, rt, rd, sa uint8) (inst, *badInst) {
 	return bad(ReservedInstruction, "SPECIAL3 function %d is reserved", w&63)
 }
 
-// r3v is a variable shift: rd ← f(rt, rs).
-func r3v(o op, rd, rs, rt uint8) (inst, *badInst) {
-	return inst{op: o, rd: rd, rs: rs, rt: rt, src1: rs, src2: rt, dst: gpr(rd), lat: latALU}, nil
-}
+// bare is an instruction without operands.
+func bare(o op) (inst, *badInst) { return inst{op: o, dst: slotNone}, nil }
 
 func bad(kind FaultKind, format string, args ...any) (inst, *badInst) {
 	return inst{op: opBad, dst: slotNone}, &badInst{kind, fmt.Sprintf(format, args...)}

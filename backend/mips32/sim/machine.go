@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -276,7 +275,7 @@ func (m *Machine) symbols(relocs []mips32.Reloc, local map[string]uint32) ([]sym
 		if fn == nil {
 			for j, r := range relocs {
 				if r.Sym == name {
-					return nil, fmt.Errorf("sim: relocation %d (%s) at offset %#x: unknown symbol %q (the simulator serves the module's symbols, the runtime functions of package ir and Options.Externs)", j, relocName(r.Type), r.Offset, name)
+					return nil, fmt.Errorf("sim: relocation %d (%s) at offset %#x: unknown symbol %q (the simulator serves the module's symbols, the runtime functions of package ir and Options.Externs)", j, r.Type, r.Offset, name)
 				}
 			}
 		}
@@ -331,7 +330,8 @@ func (m *Machine) program(mod *Module) (*program, error) {
 		addr[name] = CodeBase + off
 	}
 	order := m.opts.Target.ByteOrder()
-	linked, err := link(mod.Image, mod.Relocs, addr, order)
+	resolve := func(sym string) (uint32, bool) { a, ok := addr[sym]; return a, ok }
+	linked, err := mips32.Link(mod.Image, mod.Relocs, resolve, order)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %v", err)
 	}
@@ -353,69 +353,4 @@ func (m *Machine) program(mod *Module) (*program, error) {
 	m.last = p
 	m.mu.Unlock()
 	return p, nil
-}
-
-// link returns a copy of code with relocs applied, resolving symbols to
-// the addresses in addr. Relocations are REL-style, as GNU as emits them for O32: the
-// addend is what the instruction or word already holds.
-//
-//	R_MIPS_32:   word ← word + S
-//	R_MIPS_HI16: AHL = imm(hi)<<16 + sext(imm(paired lo)); imm ← (S+AHL+0x8000) >> 16
-//	R_MIPS_LO16: imm ← S + sext(imm)
-//
-// The +0x8000 in %hi is the carry: the paired addiu or load sign-extends
-// its 16-bit immediate. A HI16 pairs with the next LO16 of the same symbol
-// in relocs (the ELF rule).
-func link(code []byte, relocs []mips32.Reloc, addr map[string]uint32, order binary.ByteOrder) ([]byte, error) {
-	out := slices.Clone(code)
-	for i, r := range relocs {
-		if r.Offset%4 != 0 || uint64(r.Offset)+4 > uint64(len(code)) {
-			return nil, fmt.Errorf("relocation %d (%s %s) at offset %#x: outside the %d-byte image or unaligned", i, relocName(r.Type), r.Sym, r.Offset, len(code))
-		}
-		s := addr[r.Sym]
-		w := order.Uint32(code[r.Offset:])
-		switch r.Type {
-		case mips32.Reloc32:
-			w += s
-		case mips32.RelocHi16:
-			lo, ok := pairedLo16(code, relocs, i, order)
-			if !ok {
-				return nil, fmt.Errorf("relocation %d (R_MIPS_HI16 %s) at code offset %#x: no R_MIPS_LO16 of the same symbol follows it", i, r.Sym, r.Offset)
-			}
-			ahl := w<<16 + uint32(int32(int16(lo)))
-			w = w&0xffff0000 | (s+ahl+0x8000)>>16
-		case mips32.RelocLo16:
-			w = w&0xffff0000 | (s+uint32(int32(int16(w))))&0xffff
-		default:
-			return nil, fmt.Errorf("relocation %d at code offset %#x: unsupported type %d", i, r.Offset, r.Type)
-		}
-		order.PutUint32(out[r.Offset:], w)
-	}
-	return out, nil
-}
-
-// pairedLo16 returns the original low 16 bits of the LO16 that pairs with
-// the HI16 relocs[i].
-func pairedLo16(code []byte, relocs []mips32.Reloc, i int, order binary.ByteOrder) (uint32, bool) {
-	for _, r := range relocs[i+1:] {
-		if r.Type == mips32.RelocLo16 && r.Sym == relocs[i].Sym {
-			if r.Offset%4 != 0 || uint64(r.Offset)+4 > uint64(len(code)) {
-				return 0, true // reported when the LO16 itself is applied
-			}
-			return order.Uint32(code[r.Offset:]) & 0xffff, true
-		}
-	}
-	return 0, false
-}
-
-func relocName(t mips32.RelocType) string {
-	switch t {
-	case mips32.Reloc32:
-		return "R_MIPS_32"
-	case mips32.RelocHi16:
-		return "R_MIPS_HI16"
-	case mips32.RelocLo16:
-		return "R_MIPS_LO16"
-	}
-	return fmt.Sprintf("type %d", t)
 }

@@ -36,10 +36,10 @@ const (
 	// reaching it ends the run.
 	ExitAddress uint32 = 0x0ff0_0000
 	// HeapBase is where the runtime heap starts: externs allocate from it
-	// with Env.Alloc, and only what a run allocated is mapped. It is where
-	// the qemu runner's heap lies under qemu-user (which does not honour
-	// the runner's hint, 0x38000000: that range meets qemu's own mappings
-	// at 0x40000000), so that map value pointers agree.
+	// with Env.Alloc, and only what a run allocated is mapped. It is the
+	// qemu runner's heap hint (HEAP_HINT in qemu/runner/runner.c; the qemu
+	// map tests check the heap lands there), so that map value pointers
+	// agree on both engines.
 	HeapBase uint32 = 0x1000_0000
 	// DefaultHeapSize is the heap's size when Options.HeapSize is 0: the
 	// qemu runner's.
@@ -171,6 +171,15 @@ func (m *memory) missKind(a uint32) FaultKind {
 		return StackOverflow // also an access straddling the region's bottom
 	}
 	return Unmapped
+}
+
+// accessFault classifies a faulting access at a that must be aligned to
+// alignMask+1 bytes: misalignment first, as the CPU checks it first.
+func (m *memory) accessFault(a, alignMask uint32) FaultKind {
+	if a&alignMask != 0 {
+		return AddressError
+	}
+	return m.missKind(a)
 }
 
 // inStack reports whether [a, a+n) lies in the stack region.
