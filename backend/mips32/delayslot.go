@@ -117,23 +117,27 @@ func canFillSlot(cand, br *Inst) bool {
 }
 
 // fillFromFallThrough fills the slots still empty after fillDelaySlots,
-// of conditional branches, with an instruction from the start of the
-// fall-through path (GCC's reorg does the same): the instruction then
-// also runs when the branch is taken, so it must be harmless there. It
-// must not trap, touch memory or hi and lo, and what it writes must be
-// dead at the branch target (liveness of the physical registers,
-// liveAtLabels). It must also be reached only through this branch: the
-// run it comes from follows the slot directly or after a label that no
-// branch names, and it must be free to move up past the instructions of
-// the run before it.
+// of conditional branches, in three steps: it reverses the branches whose
+// fall-through is a jump (flipBranches), which takes that jump's slot
+// instruction into theirs; fills slots from the fall-through path
+// (fillFallThroughSlots); and fills what is left from the branches'
+// targets (fillFromTarget).
 func fillFromFallThrough(insts []Inst) []Inst {
 	live := liveAtLabels(insts)
-	refs := make([]int, len(live))
-	for k := range insts {
-		if in := &insts[k]; isLabelled(in.Op) && in.Op != LABEL && in.Target >= 0 {
-			refs[in.Target]++ // (a bal to another function has none yet)
-		}
-	}
+	return fillFromTarget(fillFallThroughSlots(flipBranches(insts, live), live))
+}
+
+// fillFallThroughSlots fills the empty slots of conditional branches
+// with an instruction from the start of the fall-through path (GCC's
+// reorg does the same): the instruction then also runs when the branch
+// is taken, so it must be harmless there. It must not trap, touch memory
+// or hi and lo, and what it writes must be dead at the branch target
+// (live: liveAtLabels of the physical registers). It must also be
+// reached only through this branch: the run it comes from follows the
+// slot directly or after a label that no branch names, and it must be
+// free to move up past the instructions of the run before it.
+func fillFallThroughSlots(insts []Inst, live []uint32) []Inst {
+	refs := labelRefs(insts, len(live))
 	moved := make([]bool, len(insts)) // taken into an earlier slot
 	var passed []Inst
 	for i := 0; i+2 < len(insts); i++ {
@@ -207,10 +211,12 @@ func maskOf(regs ...Reg) uint32 {
 }
 
 var (
-	// exitUses is what is live when the function returns or tail-calls:
-	// the results, the arguments passed on, and what the caller expects
-	// preserved (a superset, which is safe).
-	exitUses = maskOf(V0, V1, A0, A1, A2, A3, T9, SP, RA, GP, S0, S1, S2, S3, S4, S5, S6, S7, FP)
+	// exitUses is what is live when the function tail-calls (jr t9): the
+	// arguments passed on, and what the caller expects preserved (a
+	// superset, which is safe); returnUses when it returns (jr ra): the
+	// results and what the caller expects preserved.
+	exitUses   = maskOf(V0, V1, A0, A1, A2, A3, T9, SP, RA, GP, S0, S1, S2, S3, S4, S5, S6, S7, FP)
+	returnUses = maskOf(V0, V1, SP, RA, GP, S0, S1, S2, S3, S4, S5, S6, S7, FP)
 	// callUses and callDefs are what a call reads and may write.
 	callUses = maskOf(A0, A1, A2, A3, T9, SP, GP)
 	callDefs = maskOf(append([]Reg{AT, T8, T9, RA}, CallerSaved...)...)
@@ -219,15 +225,22 @@ var (
 // liveAtLabels computes, for final code, the physical registers live at
 // each label, by backward dataflow iterated to a fixed point.
 func liveAtLabels(insts []Inst) []uint32 {
+	liveIn, _ := liveness(insts, false)
+	return liveIn
+}
+
+// liveness computes liveAtLabels and, with atEach, the registers live
+// before each instruction (for a delay slot: after its branch has read
+// its operands).
+func liveness(insts []Inst, atEach bool) (liveIn, before []uint32) {
 	n := 0
 	for k := range insts {
 		if isLabelled(insts[k].Op) {
 			n = max(n, insts[k].Target+1)
 		}
 	}
-	liveIn := make([]uint32, n)
-	for changed := true; changed; {
-		changed = false
+	liveIn = make([]uint32, n)
+	pass := func(record []uint32) (changed bool) {
 		var live uint32
 		for i := len(insts) - 1; i >= 0; i-- {
 			in := &insts[i]
@@ -235,12 +248,18 @@ func liveAtLabels(insts []Inst) []uint32 {
 				if liveIn[in.Target] != live {
 					liveIn[in.Target], changed = live, true
 				}
+				if record != nil {
+					record[i] = live
+				}
 				continue
 			}
 			slotted := i > 0 && insts[i-1].Op.HasDelaySlot()
 			if !slotted {
 				uses, defs := operands(in, nil, nil)
 				live = live&^regMask(defs) | regMask(uses)
+				if record != nil {
+					record[i] = live
+				}
 				continue
 			}
 			// in is the delay slot of br: br's operands are read, then
@@ -251,6 +270,8 @@ func liveAtLabels(insts []Inst) []uint32 {
 				live |= liveIn[br.Target]
 			case f == FmtJump:
 				live = liveIn[br.Target]
+			case f == FmtJR && br.Rs == RA:
+				live = returnUses
 			case f == FmtJR:
 				live = exitUses
 			default: // a call: jalr, bal
@@ -258,10 +279,23 @@ func liveAtLabels(insts []Inst) []uint32 {
 			}
 			uses, defs := operands(in, nil, nil)
 			live = live&^regMask(defs) | regMask(uses)
+			if record != nil {
+				record[i] = live
+			}
 			uses, _ = operands(br, nil, nil)
 			live |= regMask(uses)
+			if record != nil {
+				record[i-1] = live
+			}
 			i--
 		}
+		return changed
 	}
-	return liveIn
+	for pass(nil) {
+	}
+	if atEach {
+		before = make([]uint32, len(insts))
+		pass(before)
+	}
+	return liveIn, before
 }

@@ -6,6 +6,37 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// rewriteCase is a code rewrite's input and expected output (nil:
+// unchanged).
+type rewriteCase struct {
+	name string
+	in   []Inst
+	want []Inst
+}
+
+// checkRewrites runs rewrite on a copy of each case's input.
+func checkRewrites(t *testing.T, cases []rewriteCase, rewrite func([]Inst) []Inst) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := c.want
+			if want == nil {
+				want = c.in
+			}
+			require.Equal(t, want, rewrite(append([]Inst(nil), c.in...)))
+		})
+	}
+}
+
+// seq concatenates instruction sequences.
+func seq(parts ...[]Inst) []Inst {
+	var out []Inst
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
 // The candidate just before the branch (a label before it ends the run).
 func TestFillDelaySlots(t *testing.T) {
 	nop := Inst{Op: NOP}
@@ -46,11 +77,7 @@ func TestFillDelaySlotsLooksBack(t *testing.T) {
 	addu := Inst{Op: ADDU, Rd: V0, Rs: A0, Rt: A1}
 	sltu := Inst{Op: SLTU, Rd: T0, Rs: A2, Rt: A3}
 	bne := Inst{Op: BNE, Rs: T0, Rt: ZERO, Target: 1}
-	cases := []struct {
-		name string
-		in   []Inst
-		want []Inst // nil: unchanged
-	}{
+	cases := []rewriteCase{
 		{"past the compare", []Inst{addu, sltu, bne, nop}, []Inst{sltu, bne, addu}},
 		{"not past a reader of its result",
 			[]Inst{addu, {Op: SLTU, Rd: T0, Rs: V0, Rt: A3}, bne, nop}, nil},
@@ -66,15 +93,7 @@ func TestFillDelaySlotsLooksBack(t *testing.T) {
 			[]Inst{addu, {Op: ADDU, Rd: V1, Rs: A0, Rt: A1}, sltu, bne, nop},
 			[]Inst{addu, sltu, bne, {Op: ADDU, Rd: V1, Rs: A0, Rt: A1}}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			want := c.want
-			if want == nil {
-				want = c.in
-			}
-			require.Equal(t, want, fillDelaySlots(c.in))
-		})
-	}
+	checkRewrites(t, cases, fillDelaySlots)
 }
 
 // Filling from the fall-through path: only what is dead where the branch
@@ -87,18 +106,7 @@ func TestFillFromFallThrough(t *testing.T) {
 	target := func(reads Reg) []Inst {
 		return append([]Inst{{Op: LABEL, Target: 1}, {Op: ADDU, Rd: V0, Rs: reads, Rt: ZERO}}, ret...)
 	}
-	seq := func(parts ...[]Inst) []Inst {
-		var out []Inst
-		for _, p := range parts {
-			out = append(out, p...)
-		}
-		return out
-	}
-	cases := []struct {
-		name string
-		in   []Inst
-		want []Inst // nil: unchanged
-	}{
+	cases := []rewriteCase{
 		{"dead at the target",
 			seq([]Inst{bne, nop, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1)),
 			seq([]Inst{bne, li5, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1))},
@@ -118,15 +126,7 @@ func TestFillFromFallThrough(t *testing.T) {
 		{"not up past what it depends on",
 			seq([]Inst{bne, nop, {Op: LW, Rt: T1, Rs: A1}, {Op: ADDIU, Rt: T0, Rs: T1, Imm: 1}, {Op: MOVE, Rd: V0, Rs: T0}}, ret, target(A1)), nil},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			want := c.want
-			if want == nil {
-				want = c.in
-			}
-			require.Equal(t, want, fillFromFallThrough(append([]Inst(nil), c.in...)))
-		})
-	}
+	checkRewrites(t, cases, func(in []Inst) []Inst { return fillFallThroughSlots(in, liveAtLabels(in)) })
 }
 
 // Liveness of the physical registers in final code: through branches,
@@ -144,9 +144,13 @@ func TestLiveAtLabels(t *testing.T) {
 		{Op: JR, Rs: RA}, nop,
 	}
 	live := liveAtLabels(code)
-	require.Equal(t, exitUses&^maskOf(V0)|maskOf(T1, T0), live[2])
+	require.Equal(t, returnUses&^maskOf(V0)|maskOf(T1, T0), live[2])
+	require.Zero(t, live[2]&maskOf(A0, A1, A2, A3), "a return reads no argument register")
 	require.NotZero(t, live[1]&maskOf(T2, T9, S0), "a call reads t9 and its arguments; s0 is read after it")
 	require.Zero(t, live[1]&maskOf(T0), "t0 dies at the call")
 	require.Zero(t, live[0]&maskOf(T1), "t1 is set in the delay slot before both paths")
 	require.NotZero(t, live[0]&maskOf(A0, T0), "a0 is read by the branch, t0 at label 2")
+
+	tail := []Inst{{Op: LABEL, Target: 0}, {Op: JR, Rs: T9}, nop}
+	require.Equal(t, exitUses, liveAtLabels(tail)[0], "a tail call passes a0..a3 on")
 }

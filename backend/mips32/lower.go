@@ -42,6 +42,13 @@ type lowerer struct {
 	local   map[string]int          // functions of the module, called by bal
 	curIR   *ir.Block
 	order   []*ir.Block
+	// branchCompares64 are the 64-bit comparisons (lower_cmp64.go) that
+	// only their block's If uses, selected with the branch.
+	branchCompares64 map[*ir.Value]compare64
+	// users and controls are the values' uses (lower_uses.go), made
+	// when first needed.
+	users    [][]*ir.Value
+	controls []bool
 }
 
 // lower selects instructions for f.
@@ -228,13 +235,25 @@ func (l *lowerer) lowerBlock(b, next *ir.Block) error {
 
 // markFusedCompares finds comparisons used only by their block's If.
 func (l *lowerer) markFusedCompares() {
+	l.branchCompares64 = map[*ir.Value]compare64{}
 	for _, b := range l.f.Blocks {
 		if b.Kind != ir.BlockIf {
 			continue
 		}
 		c := b.Controls[0]
-		if c.Block == b && c.Uses == 1 && isCompare(c.Op) {
+		if c.Block != b || c.Uses != 1 {
+			continue
+		}
+		if isCompare(c.Op) {
 			l.fused[c.ID] = true
+			continue
+		}
+		if cmp, folded, ok := l.matchCompare64(c); ok {
+			l.branchCompares64[c] = cmp
+			l.fused[c.ID] = true
+			for _, p := range folded {
+				l.fused[p.ID] = true
+			}
 		}
 	}
 }

@@ -42,6 +42,10 @@ func (l *lowerer) lowerValue(v *ir.Value) error {
 	case ir.OpCopy:
 		l.moveValue(l.def(v), v.Args[0])
 	case ir.OpAdd32, ir.OpAnd32, ir.OpOr32, ir.OpXor32:
+		if y, ok := l.redundantMask(v); ok {
+			l.moveValue(l.def(v), y)
+			return nil
+		}
 		l.lowerRR(v)
 	case ir.OpSub32:
 		if c, ok := constOf(v.Args[1]); ok && fitsS16(-int64(int32(c))) {
@@ -61,9 +65,7 @@ func (l *lowerer) lowerValue(v *ir.Value) error {
 	case ir.OpShl32, ir.OpShrU32, ir.OpShrS32:
 		l.lowerShift(v)
 	case ir.OpSelect32:
-		rd := l.def(v)
-		l.moveValue(rd, v.Args[2])
-		l.emit(Inst{Op: MOVN, Rd: rd, Rs: l.use(v.Args[1]), Rt: l.use(v.Args[0])})
+		l.lowerSelect(v)
 	case ir.OpEq32, ir.OpNe32, ir.OpLtU32, ir.OpLeU32, ir.OpLtS32, ir.OpLeS32:
 		l.compareInto(l.def(v), v, false)
 	case ir.OpZeroExt8to32:
@@ -75,7 +77,7 @@ func (l *lowerer) lowerValue(v *ir.Value) error {
 	case ir.OpSignExt16to32:
 		l.signExtend(l.def(v), l.use(v.Args[0]), 16)
 	case ir.OpBswap16:
-		l.bswap16(l.def(v), l.use(v.Args[0]))
+		l.lowerBswap16(v)
 	case ir.OpBswap32:
 		l.bswap32(l.def(v), l.use(v.Args[0]))
 	case ir.OpPairLo, ir.OpPairHi:
@@ -95,6 +97,26 @@ func (l *lowerer) lowerValue(v *ir.Value) error {
 	return nil
 }
 
+// lowerSelect moves one operand into place and the other over it
+// conditionally: the else value, then movn; or, when the else value is
+// zero and the then value no constant, the then value, whose move the
+// allocator can coalesce, then movz of $zero. (With another constant
+// the movz form needs its li as the movn form does, and holds the then
+// value's register longer: tcp_options spilled.)
+func (l *lowerer) lowerSelect(v *ir.Value) {
+	cond, then, els := v.Args[0], v.Args[1], v.Args[2]
+	rd := l.def(v)
+	if c, ok := constOf(els); ok && c == 0 {
+		if _, ok := constOf(then); !ok {
+			l.moveValue(rd, then)
+			l.emit(Inst{Op: MOVZ, Rd: rd, Rs: l.use(els), Rt: l.use(cond)})
+			return
+		}
+	}
+	l.moveValue(rd, els)
+	l.emit(Inst{Op: MOVN, Rd: rd, Rs: l.use(then), Rt: l.use(cond)})
+}
+
 func (l *lowerer) lowerRR(v *ir.Value) {
 	ops := rrOps[v.Op]
 	a, b := v.Args[0], v.Args[1]
@@ -102,6 +124,12 @@ func (l *lowerer) lowerRR(v *ir.Value) {
 		a, b = b, a
 	}
 	if c, ok := constOf(b); ok {
+		if c == identity(v.Op) {
+			// Left by a pass that folds only constants (sccp): a move,
+			// which the allocator coalesces.
+			l.moveValue(l.def(v), a)
+			return
+		}
 		x := int64(c)
 		if ops.signed {
 			x = int64(int32(c))
@@ -112,6 +140,14 @@ func (l *lowerer) lowerRR(v *ir.Value) {
 		}
 	}
 	l.emit(Inst{Op: ops.reg, Rd: l.def(v), Rs: l.use(a), Rt: l.use(b)})
+}
+
+// identity is the constant c with x op c = x.
+func identity(op ir.Op) uint32 {
+	if op == ir.OpAnd32 {
+		return 0xffffffff
+	}
+	return 0
 }
 
 func (l *lowerer) lowerMul(v *ir.Value) {
@@ -181,36 +217,23 @@ func (l *lowerer) lowerShift(v *ir.Value) {
 // instead compute the negation and report true (a branch then tests for
 // zero), saving the xori that turns slt into sge.
 func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
-	a, b := c.Args[0], c.Args[1]
+	return l.compareOpInto(rd, c.Op, c.Args[0], c.Args[1], allowInverted)
+}
+
+// compareOpInto is compareInto for the comparison op of a and b.
+func (l *lowerer) compareOpInto(rd Reg, op ir.Op, a, b *ir.Value, allowInverted bool) bool {
 	cb, bConst := constOf(b)
-	switch c.Op {
+	switch op {
 	case ir.OpEq32, ir.OpNe32:
-		if _, ok := constOf(a); ok {
-			a, b = b, a
-			cb, bConst = constOf(b)
-		}
-		x := l.use(a)
-		if !(bConst && cb == 0) {
-			t := l.m.newVReg()
-			switch {
-			case bConst && cb <= 0xffff:
-				l.emit(Inst{Op: XORI, Rt: t, Rs: x, Imm: int32(cb)})
-			case bConst && fitsS16(-int64(int32(cb))):
-				// a == c is a - c == 0
-				l.emit(Inst{Op: ADDIU, Rt: t, Rs: x, Imm: -int32(cb)})
-			default:
-				l.emit(Inst{Op: XOR, Rd: t, Rs: x, Rt: l.use(b)})
-			}
-			x = t
-		}
-		if c.Op == ir.OpEq32 {
+		x := l.difference(a, b)
+		if op == ir.OpEq32 {
 			l.emit(Inst{Op: SLTIU, Rt: rd, Rs: x, Imm: 1})
 		} else {
 			l.emit(Inst{Op: SLTU, Rd: rd, Rs: ZERO, Rt: x})
 		}
 		return false
 	case ir.OpLtU32, ir.OpLtS32:
-		signed := c.Op == ir.OpLtS32
+		signed := op == ir.OpLtS32
 		reg, imm := SLTU, SLTIU
 		if signed {
 			reg, imm = SLT, SLTI
@@ -230,7 +253,7 @@ func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
 		return false
 	case ir.OpLeU32, ir.OpLeS32:
 		reg, imm := SLTU, SLTIU
-		signed := c.Op == ir.OpLeS32
+		signed := op == ir.OpLeS32
 		if signed {
 			reg, imm = SLT, SLTI
 		}
@@ -256,7 +279,31 @@ func (l *lowerer) compareInto(rd Reg, c *ir.Value, allowInverted bool) bool {
 		l.emit(Inst{Op: XORI, Rt: rd, Rs: t, Imm: 1})
 		return false
 	}
-	panic("compareInto: not a comparison: " + c.Op.String())
+	panic("compareInto: not a comparison: " + op.String())
+}
+
+// difference returns a register that is zero exactly when a == b: a
+// itself against zero, else their xor or, for a constant that xori does
+// not take, a minus it.
+func (l *lowerer) difference(a, b *ir.Value) Reg {
+	if _, ok := constOf(a); ok {
+		a, b = b, a
+	}
+	cb, bConst := constOf(b)
+	x := l.use(a)
+	if bConst && cb == 0 {
+		return x
+	}
+	t := l.m.newVReg()
+	switch {
+	case bConst && cb <= 0xffff:
+		l.emit(Inst{Op: XORI, Rt: t, Rs: x, Imm: int32(cb)})
+	case bConst && fitsS16(-int64(int32(cb))):
+		l.emit(Inst{Op: ADDIU, Rt: t, Rs: x, Imm: -int32(cb)})
+	default:
+		l.emit(Inst{Op: XOR, Rd: t, Rs: x, Rt: l.use(b)})
+	}
+	return t
 }
 
 // successorImm returns c+1 as the immediate of slti (signed) or sltiu,
@@ -281,44 +328,6 @@ func (l *lowerer) signExtend(rd, x Reg, from int32) {
 	t := l.m.newVReg()
 	l.emit(Inst{Op: SLL, Rd: t, Rt: x, Imm: 32 - from})
 	l.emit(Inst{Op: SRA, Rd: rd, Rt: t, Imm: 32 - from})
-}
-
-func (l *lowerer) bswap16(rd, x Reg) {
-	if l.t.HasR2() {
-		t := l.m.newVReg()
-		l.emit(Inst{Op: WSBH, Rd: t, Rt: x})
-		l.emit(Inst{Op: ANDI, Rt: rd, Rs: t, Imm: 0xffff})
-		return
-	}
-	lo, hi, lo8 := l.m.newVReg(), l.m.newVReg(), l.m.newVReg()
-	l.emit(Inst{Op: ANDI, Rt: lo, Rs: x, Imm: 0xff})
-	l.emit(Inst{Op: SLL, Rd: lo8, Rt: lo, Imm: 8})
-	l.emit(Inst{Op: SRL, Rd: hi, Rt: x, Imm: 8})
-	hi8 := l.m.newVReg()
-	l.emit(Inst{Op: ANDI, Rt: hi8, Rs: hi, Imm: 0xff})
-	l.emit(Inst{Op: OR, Rd: rd, Rs: lo8, Rt: hi8})
-}
-
-func (l *lowerer) bswap32(rd, x Reg) {
-	if l.t.HasR2() {
-		t := l.m.newVReg()
-		l.emit(Inst{Op: WSBH, Rd: t, Rt: x})
-		l.emit(Inst{Op: ROTR, Rd: rd, Rt: t, Imm: 16})
-		return
-	}
-	b0, b3 := l.m.newVReg(), l.m.newVReg()
-	l.emit(Inst{Op: SLL, Rd: b0, Rt: x, Imm: 24}) // byte 0 to the top
-	l.emit(Inst{Op: SRL, Rd: b3, Rt: x, Imm: 24}) // byte 3 to the bottom
-	m1, b1 := l.m.newVReg(), l.m.newVReg()
-	l.emit(Inst{Op: ANDI, Rt: m1, Rs: x, Imm: 0xff00})
-	l.emit(Inst{Op: SLL, Rd: b1, Rt: m1, Imm: 8}) // byte 1 to byte 2
-	s2, b2 := l.m.newVReg(), l.m.newVReg()
-	l.emit(Inst{Op: SRL, Rd: s2, Rt: x, Imm: 8})
-	l.emit(Inst{Op: ANDI, Rt: b2, Rs: s2, Imm: 0xff00}) // byte 2 to byte 1
-	o1, o2 := l.m.newVReg(), l.m.newVReg()
-	l.emit(Inst{Op: OR, Rd: o1, Rs: b0, Rt: b3})
-	l.emit(Inst{Op: OR, Rd: o2, Rs: b1, Rt: b2})
-	l.emit(Inst{Op: OR, Rd: rd, Rs: o1, Rt: o2})
 }
 
 // lowerArg reads argument word n: a0..a3, then the caller's outgoing area

@@ -7,8 +7,10 @@ import (
 )
 
 // Fusions: patterns of several IR values that one or two MIPS
-// instructions compute, mostly the Release 2 bit-field instructions (ext,
-// ins, rotr, seb, seh). A pass before selection walks each block
+// instructions compute: here the Release 2 bit-field instructions (ext,
+// ins, rotr, seb, seh) and nor; 64-bit compares and equality conjunctions
+// in lower_cmp64.go, words from byte loads in lower_combine.go, shifted
+// byte swaps in lower_bswap.go. A pass before selection walks each block
 // backwards and, where a consumer matches, marks the producers it folds
 // as fused: they are then not selected on their own. A producer folds
 // only when the consumer is its single use and it lies in the same block
@@ -50,7 +52,7 @@ func (l *lowerer) markFusions() {
 // folds.
 type matcher func(l *lowerer, v *ir.Value) (fusion, []*ir.Value, bool)
 
-var fusionMatchers = []matcher{matchExt, matchLowMaskR1, matchIns, matchRotr, matchSignExtPair, matchNor}
+var fusionMatchers = []matcher{matchExt, matchLowMaskR1, matchIns, matchRotr, matchSignExtPair, matchNor, matchCompare64Fusion, matchLoadCombine, matchSwappedField, matchMaskedByEquality}
 
 // foldable reports whether v, an operand of consumer, may be folded into
 // it: v is computed by op, used only by consumer, in the same block.

@@ -35,6 +35,23 @@ var loadOps = map[ir.Op]struct {
 	ir.OpLoad32: {LW, 4, false},
 }
 
+// loadWord loads the word at off(base): lw when align proves it 4-byte
+// aligned, else lwl and lwr. lwl addresses the word's most significant
+// byte, lwr its least: off+3 and off on little-endian. Imm2 = 1 marks the
+// first of the pair, which does not read rd (see operands).
+func (l *lowerer) loadWord(rd, base Reg, off int32, align uint8) {
+	if align >= 4 {
+		l.emit(Inst{Op: LW, Rt: rd, Rs: base, Imm: off})
+		return
+	}
+	lwlOff, lwrOff := off+3, off
+	if l.t.BigEndian {
+		lwlOff, lwrOff = off, off+3
+	}
+	l.emit(Inst{Op: LWL, Rt: rd, Rs: base, Imm: lwlOff, Imm2: 1})
+	l.emit(Inst{Op: LWR, Rt: rd, Rs: base, Imm: lwrOff})
+}
+
 var storeOps = map[ir.Op]struct {
 	op   Opcode
 	size int
@@ -47,18 +64,10 @@ func (l *lowerer) lowerMem(v *ir.Value) error {
 		base, off := l.memBase(v.Args[0], v.AuxInt, int64(ld.size))
 		rd := l.def(v)
 		switch {
+		case ld.size == 4:
+			l.loadWord(rd, base, off, v.Align)
 		case ld.size == 1 || int(v.Align) >= ld.size:
 			l.emit(Inst{Op: ld.op, Rt: rd, Rs: base, Imm: off})
-		case ld.size == 4:
-			// lwl addresses the word's most significant byte, lwr its
-			// least: off+3 and off on little-endian. Imm2 = 1 marks the
-			// first of the pair, which does not read rd (see operands).
-			lwlOff, lwrOff := off+3, off
-			if l.t.BigEndian {
-				lwlOff, lwrOff = off, off+3
-			}
-			l.emit(Inst{Op: LWL, Rt: rd, Rs: base, Imm: lwlOff, Imm2: 1})
-			l.emit(Inst{Op: LWR, Rt: rd, Rs: base, Imm: lwrOff})
 		default: // unaligned halfword: two byte loads
 			loOff, hiOff := off, off+1
 			if l.t.BigEndian {

@@ -117,6 +117,13 @@ func (l *lowerer) phiMoves(p, s *ir.Block) {
 
 // condBranch returns a branch taken when c != 0 (Target unset).
 func (l *lowerer) condBranch(c *ir.Value) Inst {
+	if cmp, ok := l.branchCompares64[c]; ok {
+		t := l.m.newVReg()
+		if cmp.emit(l, t, true) {
+			return Inst{Op: BEQ, Rs: t, Rt: ZERO}
+		}
+		return Inst{Op: BNE, Rs: t, Rt: ZERO}
+	}
 	if !l.fused[c.ID] {
 		return Inst{Op: BNE, Rs: l.use(c), Rt: ZERO}
 	}

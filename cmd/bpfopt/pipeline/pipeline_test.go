@@ -78,7 +78,8 @@ func TestConformanceOnQemu(t *testing.T) {
 // far more than MIPS's ±128 KiB branch range, forward and backward (BPF's
 // own offsets reach ±32K instructions, each several MIPS instructions):
 // sections of about 30,000 instructions, each a loop run three times over
-// two straight-line runs, the first skipped on even iterations.
+// two straight-line runs, the first skipped on even iterations. The first
+// run mixes the loop counter in, so that no constant folding collapses it.
 func longProgram(n int) string {
 	var sb strings.Builder
 	sb.WriteString("mov %r0, 0\n")
@@ -87,7 +88,11 @@ func longProgram(n int) string {
 		fmt.Fprintf(&sb, "mov %%r6, 3\nmov %%r7, 0\ntop%d:\n", s)
 		fmt.Fprintf(&sb, "add %%r7, 1\nmov %%r8, %%r7\nand %%r8, 1\njeq %%r8, 0, far%d\n", s)
 		for i := 0; i < section/2; i++ {
-			fmt.Fprintf(&sb, "add %%r0, %d\n", i%7+1)
+			if i%2 == 0 {
+				fmt.Fprintf(&sb, "add %%r0, %d\n", i%7+1)
+			} else {
+				sb.WriteString("xor %r0, %r7\n") // no constant folding across this
+			}
 		}
 		fmt.Fprintf(&sb, "far%d:\n", s)
 		for i := 0; i < section/2; i++ {
