@@ -1,6 +1,10 @@
 package progen
 
-import "github.com/bpfopt/bpfopt/frontend/bpf"
+import (
+	"slices"
+
+	"github.com/bpfopt/bpfopt/frontend/bpf"
+)
 
 // Control flow is structured so that termination is evident: every jump
 // goes forward to a later item of its own block, except the back edge of a
@@ -12,6 +16,7 @@ import "github.com/bpfopt/bpfopt/frontend/bpf"
 type pendingSkip struct {
 	jump  int
 	items int
+	dead  bool // an unconditional jump: the items it skips are unreachable
 }
 
 // block emits items until limit items (limit < 0: no limit) or the body
@@ -29,8 +34,15 @@ func (g *gen) block(limit int) {
 			kept = append(kept, p)
 		}
 		pend = kept
+		dead := slices.ContainsFunc(pend, func(p pendingSkip) bool { return p.dead })
+		if dead {
+			g.dead++
+		}
 		if j, skip := g.item(); j >= 0 {
-			pend = append(pend, pendingSkip{jump: j, items: skip})
+			pend = append(pend, pendingSkip{jump: j, items: skip, dead: g.insns[j].IsJA()})
+		}
+		if dead {
+			g.dead--
 		}
 	}
 	for _, p := range pend {
@@ -55,6 +67,7 @@ const (
 	itemLoop
 	itemSkip   // a conditional jump over the next few items of the block
 	itemDeadJA // unreachable code, which the kernel verifier refuses
+	itemCall   // a call of a later subprogram (calls.go)
 	numItemKinds
 )
 
@@ -62,7 +75,7 @@ const (
 var itemWeights = [numItemKinds]int{
 	itemALU: 30, itemByteSwap: 4, itemConst: 4, itemLoad: 10, itemStore: 6,
 	itemStoreImm: 4, itemAtomic: 6, itemIf: 6, itemIfElse: 4, itemIfExit: 2,
-	itemLoop: 4, itemSkip: 4, itemDeadJA: 1,
+	itemLoop: 4, itemSkip: 4, itemDeadJA: 1, itemCall: 5,
 }
 
 func (g *gen) available(k itemKind) bool {
@@ -78,6 +91,8 @@ func (g *gen) available(k itemKind) bool {
 		return g.canLoop()
 	case itemDeadJA:
 		return !g.o.KernelSafe
+	case itemCall:
+		return len(g.callees()) > 0
 	}
 	return true
 }
@@ -129,6 +144,9 @@ func (g *gen) item() (jump, skip int) {
 		return g.cond(), g.intn(4)
 	case itemDeadJA:
 		return g.ja(), 1 + g.intn(2)
+	case itemCall:
+		callees := g.callees()
+		g.call(callees[g.intn(len(callees))])
 	}
 	return -1, 0
 }
@@ -197,18 +215,15 @@ func (g *gen) ifExit() {
 	g.patchHere(j)
 }
 
-// counterRegs may hold loop counters. r0 is excluded: cmpxchg writes it.
-var counterRegs = valueRegs[1:]
+// counterRegs may hold loop counters: the value registers but r0, which
+// cmpxchg writes.
+func (g *gen) counterRegs() []uint8 { return g.values[1:] }
 
 func (g *gen) canLoop() bool {
-	depth := maxLoopDepth
-	if g.o.KernelSafe {
-		depth = 1 // see available
-	}
-	if !g.o.Loops || g.loopDepth >= depth {
+	if !g.o.Loops || g.loopDepth >= g.funcs[g.fn].loops {
 		return false
 	}
-	for _, r := range counterRegs {
+	for _, r := range g.counterRegs() {
 		if !g.locked[r] {
 			return true
 		}
@@ -255,6 +270,7 @@ func (g *gen) counterJump(c uint8, tests []counterTest) int {
 // maxLoopIter times.
 func (g *gen) loop() {
 	var c uint8
+	counterRegs := g.counterRegs()
 	for {
 		c = counterRegs[g.intn(len(counterRegs))]
 		if !g.locked[c] {

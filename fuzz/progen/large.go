@@ -27,11 +27,14 @@ const largeSectionInsns = 4000
 // GenerateLarge returns a program of about n instructions (at least n, and
 // at most a few dozen more) drawn from r. o.MaxInsns is ignored; the other
 // options apply as in Generate, except that KernelSafe is not supported
-// (the kernel verifier's budget is far smaller than these programs).
+// (the kernel verifier's budget is far smaller than these programs) and
+// neither is Calls.
 func GenerateLarge(r *rand.Rand, n int, o Options) *bpf.Program {
-	o.KernelSafe = false
+	o.KernelSafe, o.Calls = false, false
 	o = o.withDefaults()
 	g := &gen{src: randSource{r}, o: o}
+	g.plan(0)
+	g.begin(0)
 	g.prologue()
 	for len(g.insns) < n {
 		start := len(g.insns)
@@ -40,6 +43,7 @@ func GenerateLarge(r *rand.Rand, n int, o Options) *bpf.Program {
 		g.exitsToNops(start)
 	}
 	g.epilogue()
+	g.funcs[0].insns = g.insns
 	return g.program()
 }
 

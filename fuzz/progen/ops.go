@@ -130,14 +130,21 @@ func (g *gen) byteSwap() {
 var allSizes = []uint8{bpf.SizeB, bpf.SizeH, bpf.SizeW, bpf.SizeDW}
 
 // memRef picks a base register and fixed offset for an access of size
-// bytes: inside [r1, r1+MemSize) or the initialised stack window. Atomics
-// are naturally aligned and, under KernelSafe, on the stack (the verifier
-// refuses atomics on packet memory); KernelSafe stack accesses are aligned
-// because the verifier demands it.
-func (g *gen) memRef(size int, atomic bool) (base uint8, off int16) {
-	useMem := g.o.MemSize >= size && !(atomic && g.o.KernelSafe) && g.chance(50)
-	if useMem {
-		return bpf.R1, int16(g.offsetIn(0, g.o.MemSize-size, size, atomic))
+// bytes: inside the region of one of the function's bases (the entry's
+// [r1, r1+MemSize), a pointer argument's window) or the initialised stack
+// window. Atomics are naturally aligned and, under KernelSafe, on the
+// stack (the verifier refuses atomics on packet memory); KernelSafe stack
+// accesses are aligned because the verifier demands it.
+func (g *gen) memRef(size int, atomic bool) (reg uint8, off int16) {
+	var usable []base
+	for _, b := range g.bases {
+		if b.size >= size && (!atomic || b.align >= size && (b.stack || !g.o.KernelSafe)) {
+			usable = append(usable, b)
+		}
+	}
+	if len(usable) > 0 && g.chance(50) {
+		b := usable[g.intn(len(usable))]
+		return b.reg, int16(g.offsetIn(0, b.size-size, size, atomic || b.stack && g.o.KernelSafe))
 	}
 	return bpf.R10, int16(g.offsetIn(-g.stack, -size, size, atomic || g.o.KernelSafe))
 }

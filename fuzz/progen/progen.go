@@ -22,6 +22,12 @@
 // values. The memory at r1 must be 8-byte aligned (atomics are generated at
 // naturally aligned offsets from it).
 //
+// With Options.Calls the program also has subprograms, built the same way
+// and reached by `call local` (calls.go). Base registers are then a
+// property of each function: a subprogram's pointer parameters are its
+// bases, and the entry may keep the ctx pointer in a callee-saved register;
+// pointers still never become values.
+//
 // Import rule: only frontend/bpf (for the instruction model).
 package progen
 
@@ -56,8 +62,17 @@ type Options struct {
 	// without branches inside (the verifier walks every path of every
 	// iteration), r2 initialised, and r0 folded to 32 bits before the
 	// final exit (BPF_PROG_TEST_RUN returns 32 bits). Tuned for MaxInsns
-	// up to a few hundred.
+	// up to a few hundred. With Calls, calls stay out of loops and the
+	// frames of all functions fit the kernel's 512 bytes together.
 	KernelSafe bool
+	// Calls adds 1 to 4 subprograms (calls.go): each reads some of r1..r5
+	// as arguments (values, or pointers into its caller's stack or the
+	// memory at r1), has its own stack window and returns r0, and is
+	// called from the entry or an earlier subprogram, so there is no
+	// recursion and at most 5 frames. MaxInsns then bounds the bodies of
+	// all functions together; each subprogram adds at most
+	// SubprogramOverheadMax instructions.
+	Calls bool
 }
 
 const (
@@ -98,9 +113,24 @@ func FromBytes(data []byte, o Options) *bpf.Program {
 func StepBound(o Options) int {
 	o = o.withDefaults()
 	iter := maxLoopIter + 1
-	n := o.MaxInsns + PrologueEpilogueMax
+	n := maxProgramInsns(o)
+	if o.Calls {
+		// Each instruction runs once per call path that reaches its
+		// function and per iteration of the loops around it on that path,
+		// which are at most maxLoopDepth deep along the whole path.
+		n *= maxCallPaths
+	}
 	for range maxLoopDepth {
 		n *= iter
+	}
+	return n
+}
+
+// maxProgramInsns bounds the instructions of a program generated with o.
+func maxProgramInsns(o Options) int {
+	n := o.MaxInsns + PrologueEpilogueMax
+	if o.Calls {
+		n += maxSubprograms * SubprogramOverheadMax
 	}
 	return n
 }
@@ -116,7 +146,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// gen is the state of one generation.
+// gen is the state of one generation. Instructions are emitted into the
+// function being generated (slots count from its start); program links
+// the functions.
 type gen struct {
 	src    source
 	o      Options
@@ -127,6 +159,15 @@ type gen struct {
 	locked    [bpf.NumRegs]bool
 	stack     int // bytes of initialised stack below r10
 	loopDepth int
+	dead      int // > 0 while emitting unreachable items
+	// values are the registers that hold values, r0 first; bases point
+	// into memory the function may access (besides r10's window).
+	values []uint8
+	bases  []base
+	// funcs are the entry and the subprograms; fn indexes the one being
+	// generated (calls.go).
+	funcs []*function
+	fn    int
 }
 
 func (g *gen) intn(n int) int          { return g.src.intn(n) }
@@ -136,10 +177,10 @@ func (g *gen) chance(percent int) bool { return g.src.intn(100) < percent }
 func (g *gen) stop() bool { return g.budget < maxItemCost || g.src.exhausted() }
 
 func (g *gen) generate(budget int) *bpf.Program {
-	g.prologue()
-	g.budget = budget
-	g.block(-1)
-	g.epilogue()
+	g.plan(budget)
+	for k := range g.funcs {
+		g.function(k)
+	}
 	return g.program()
 }
 
@@ -167,16 +208,16 @@ func (g *gen) patchTo(j, target int) {
 	}
 }
 
-// valueRegs are the registers programs compute with.
+// valueRegs are the registers the entry computes with (without Calls).
 var valueRegs = []uint8{bpf.R0, bpf.R2, bpf.R3, bpf.R4, bpf.R5, bpf.R6, bpf.R7, bpf.R8, bpf.R9}
 
 // srcReg is any register that holds a value.
-func (g *gen) srcReg() uint8 { return valueRegs[g.intn(len(valueRegs))] }
+func (g *gen) srcReg() uint8 { return g.values[g.intn(len(g.values))] }
 
 // dstReg is a register the body may write: not a loop counter.
 func (g *gen) dstReg() uint8 {
 	for {
-		r := valueRegs[g.intn(len(valueRegs))]
+		r := g.values[g.intn(len(g.values))]
 		if !g.locked[r] {
 			return r
 		}
@@ -202,14 +243,20 @@ func (g *gen) setConst(r uint8, v uint64) {
 // because the prologue pays 1 store per 8 bytes.
 var stackWindows = []int{64, 8, 16, 32, 64, 128, 64, bpf.StackSize}
 
+// prologue gives the value registers constants (all but the entry's r2,
+// the memory length, and a subprogram's value arguments) and fills the
+// stack window, chosen here unless the plan did (g.stack > 0).
 func (g *gen) prologue() {
-	for _, r := range valueRegs {
-		if r == bpf.R2 && !g.o.KernelSafe {
-			continue // holds the memory length
+	f := g.funcs[g.fn]
+	for _, r := range g.values {
+		if (r == bpf.R2 && g.fn == 0 && !g.o.KernelSafe) || f.valueParam(r) {
+			continue // the memory length, or an argument
 		}
 		g.setConst(r, g.value64())
 	}
-	g.stack = stackWindows[g.intn(len(stackWindows))]
+	if g.stack == 0 {
+		g.stack = stackWindows[g.intn(len(stackWindows))]
+	}
 	for off := -g.stack; off < 0; off += 8 {
 		if g.chance(50) {
 			g.emit(bpf.Insn{Op: bpf.ClassST | bpf.ModeMEM | bpf.SizeDW, Dst: bpf.R10, Off: int16(off), Imm: g.value32()})
@@ -227,13 +274,13 @@ func (g *gen) epilogue() {
 		g.emit(bpf.Insn{Op: bpf.ClassALU64 | code | bpf.SrcX, Dst: bpf.R0, Src: src})
 	}
 	if g.chance(60) {
-		tmp := valueRegs[1+g.intn(len(valueRegs)-1)]
+		tmp := g.values[1+g.intn(len(g.values)-1)]
 		size := []uint8{bpf.SizeDW, bpf.SizeW, bpf.SizeH, bpf.SizeB}[g.intn(4)]
 		base, off := g.memRef(bpf.SizeBytes(size), false)
 		g.emit(bpf.Insn{Op: bpf.ClassLDX | bpf.ModeMEM | size, Dst: tmp, Src: base, Off: off})
 		alu(bpf.AluXOR, tmp)
 	}
-	for _, r := range valueRegs[1:] {
+	for _, r := range g.values[1:] {
 		if r == bpf.R2 && !g.o.KernelSafe && g.chance(50) {
 			continue
 		}
@@ -251,7 +298,7 @@ func (g *gen) epilogue() {
 			g.emit(bpf.Insn{Op: bpf.ClassALU64 | bpf.AluMUL | bpf.SrcK, Dst: bpf.R0, Imm: oddMultiplier})
 		}
 	}
-	if g.o.KernelSafe {
+	if g.o.KernelSafe && g.fn == 0 {
 		// r0 ^= r0 >> 32, so the 32-bit test-run result sees the high word.
 		g.emit(bpf.Insn{Op: bpf.ClassALU64 | bpf.AluMOV | bpf.SrcX, Dst: bpf.R2, Src: bpf.R0})
 		g.emit(bpf.Insn{Op: bpf.ClassALU64 | bpf.AluRSH | bpf.SrcK, Dst: bpf.R2, Imm: 32})
@@ -263,10 +310,11 @@ func (g *gen) epilogue() {
 // oddMultiplier is 0x9e3779b1 (odd, so multiplying by it loses nothing).
 const oddMultiplier = -0x61c8864f
 
-// program lays out and validates the emitted instructions. A validation
-// failure is a bug in this generator, never a property of its input.
+// program links the functions, lays out and validates the program. A
+// validation failure is a bug in this generator, never a property of its
+// input.
 func (g *gen) program() *bpf.Program {
-	p, err := bpf.NewProgram("progen", g.insns)
+	p, err := bpf.NewProgram("progen", g.link())
 	if err != nil {
 		panic("progen: generated an invalid program: " + err.Error())
 	}

@@ -14,7 +14,7 @@ import (
 
 // optionSets are the configurations the tests cycle through: everything on,
 // each feature off in turn, no memory, odd memory sizes (unaligned ends),
-// and the kernel-safe subset.
+// and the kernel-safe subset; then the same with subprograms.
 var optionSets = []Options{
 	{MemSize: 64, MaxInsns: 120, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true},
 	{MemSize: 13, MaxInsns: 60, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true},
@@ -24,6 +24,11 @@ var optionSets = []Options{
 	{MemSize: 7, MaxInsns: 100, AllowAtomics: true, Loops: true},
 	{MemSize: 1, MaxInsns: 40, AllowV4: true},
 	{MemSize: 64, MaxInsns: 120, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true, KernelSafe: true},
+	{MemSize: 64, MaxInsns: 120, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true, Calls: true},
+	{MemSize: 24, MaxInsns: 200, AllowAtomics: true, AllowDiv: true, Loops: true, Calls: true},
+	{MemSize: 0, MaxInsns: 100, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true, Calls: true},
+	{MemSize: 3, MaxInsns: 60, AllowV4: true, Calls: true},
+	{MemSize: 64, MaxInsns: 120, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true, KernelSafe: true, Calls: true},
 }
 
 const corpusSize = 10000
@@ -72,56 +77,39 @@ func checkProgram(t *testing.T, p *bpf.Program, o Options, seed int) {
 	require.NoError(t, err, "program %d (options %+v) fails in the interpreter:\n%s", seed, o, bpf.Disassemble(p))
 }
 
-// checkStructure checks what the interpreter would not: r1 and r10 are
-// only memory bases, atomics are naturally aligned, only loops jump
-// backwards, and the body respects MaxInsns.
-func checkStructure(t *testing.T, p *bpf.Program, o Options, seed int) {
+// checkStructure checks what the interpreter would not: the register
+// discipline (checkKinds: pointers are only memory bases, registers are
+// written before they are read), r1 never written without Calls, atomics
+// naturally aligned, only loops jump backwards, and the size bound.
+func checkStructure(t *testing.T, p *bpf.Program, o Options, seed int) *programShape {
 	t.Helper()
+	shape, err := checkKinds(p, o)
+	if err != nil {
+		t.Fatalf("program %d (options %+v): %v\n%s", seed, o, err, bpf.Disassemble(p))
+	}
 	fail := func(in bpf.Insn, what string) {
 		t.Fatalf("program %d instruction %d (%s): %s\n%s", seed, in.Slot, bpf.FormatInsn(in), what, bpf.Disassemble(p))
 	}
-	isBase := func(r uint8) bool { return r == bpf.R1 || r == bpf.R10 }
 	for _, in := range p.Insns {
-		switch in.Class() {
-		case bpf.ClassALU, bpf.ClassALU64:
-			if isBase(in.Dst) || (in.Source() == bpf.SrcX && in.Code() != bpf.AluEND && isBase(in.Src)) {
-				fail(in, "uses a base register as a value")
-			}
-		case bpf.ClassJMP, bpf.ClassJMP32:
-			if in.Code() != bpf.JmpJA && in.Code() != bpf.JmpEXIT &&
-				(isBase(in.Dst) || (in.Source() == bpf.SrcX && isBase(in.Src))) {
-				fail(in, "compares a base register")
-			}
-			if in.Code() == bpf.JmpCALL {
-				fail(in, "calls")
-			}
-			if in.Code() != bpf.JmpEXIT && in.JumpTarget() <= in.Slot && !o.Loops {
-				fail(in, "jumps backwards without Loops")
-			}
-		case bpf.ClassLD:
-			if isBase(in.Dst) {
-				fail(in, "overwrites a base register")
-			}
-		case bpf.ClassLDX:
-			if isBase(in.Dst) || !isBase(in.Src) {
-				fail(in, "loads into a base register or from a non-base")
-			}
-		case bpf.ClassST:
-			if !isBase(in.Dst) {
-				fail(in, "stores through a non-base register")
-			}
-		case bpf.ClassSTX:
-			if !isBase(in.Dst) || isBase(in.Src) {
-				fail(in, "stores a base register or through a non-base")
-			}
-			if in.Mode() == bpf.ModeATOMIC && int(in.Off)%bpf.SizeBytes(in.Size()) != 0 {
-				fail(in, "misaligned atomic")
-			}
+		writesR1 := in.Dst == bpf.R1 && (in.Class() == bpf.ClassALU || in.Class() == bpf.ClassALU64 ||
+			in.Class() == bpf.ClassLD || in.Class() == bpf.ClassLDX)
+		if writesR1 && !o.Calls {
+			fail(in, "overwrites r1")
+		}
+		if in.IsLocalCall() && !o.Calls {
+			fail(in, "calls without Calls")
+		}
+		if in.Class() == bpf.ClassSTX && in.Mode() == bpf.ModeATOMIC && int(in.Off)%bpf.SizeBytes(in.Size()) != 0 {
+			fail(in, "misaligned atomic")
+		}
+		if (in.IsJA() || in.IsCondJump()) && in.JumpTarget() <= in.Slot && !o.Loops {
+			fail(in, "jumps backwards without Loops")
 		}
 	}
-	if len(p.Insns) > o.withDefaults().MaxInsns+PrologueEpilogueMax {
-		t.Fatalf("program %d has %d instructions, over MaxInsns %d + %d", seed, len(p.Insns), o.MaxInsns, PrologueEpilogueMax)
+	if len(p.Insns) > maxProgramInsns(o.withDefaults()) {
+		t.Fatalf("program %d has %d instructions, over the bound %d for MaxInsns %d", seed, len(p.Insns), maxProgramInsns(o.withDefaults()), o.MaxInsns)
 	}
+	return shape
 }
 
 func TestGeneratedProgramsAreValidAndRun(t *testing.T) {

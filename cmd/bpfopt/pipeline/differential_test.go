@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
-	"github.com/bpfopt/bpfopt/backend/mips32/qemu"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
 	"github.com/bpfopt/bpfopt/fuzz/progen"
 	"github.com/bpfopt/bpfopt/ir"
@@ -24,7 +25,9 @@ import (
 // reference interpreter (the oracle), in the IR interpreter before and
 // after the middle end, and as compiled MIPS code under qemu and on the
 // simulator (the cross-validation of the two engines); r0 and the final
-// memory must agree everywhere.
+// memory must agree everywhere. Every other program has subprograms
+// (progen's Calls), so calls, their argument passing and callee-saved
+// registers are checked too.
 //
 // BPFOPT_DIFF_N sets the number of programs (default 300 per
 // configuration, which keeps CI quick; set thousands for a campaign), and
@@ -33,7 +36,11 @@ import (
 const (
 	diffMemSize = 64
 	irMemBase   = 0x1000_0000
-	irStackBase = 0x2000_0000
+	irStackBase = 0x2000_0000 // MaxCallDepth frames, the entry's on top
+	irStackTop  = irStackBase + bpf.MaxCallDepth*bpf.StackSize
+	// Each frame's scratch slots (Func.NumLocals) get a region of their own.
+	irLocalsBase   = 0x3000_0000
+	irLocalsStride = 0x1_0000
 )
 
 func diffCount() int {
@@ -51,21 +58,51 @@ type execution struct {
 	mem []byte
 }
 
-// runIR runs an IR function with the memory at irMemBase and the BPF stack
-// (plus scratch slots) in a separate region.
-func runIR(f *ir.Func, mem []byte, bigEndian bool) (execution, error) {
+// runIR runs a lifted program's functions (the entry first) in the IR
+// interpreter: the memory at irMemBase, the stack frames below irStackTop
+// one per call depth, so that pointers into a caller's frame stay valid,
+// and a subprogram call passing each 64-bit argument as two words.
+func runIR(funcs []*ir.Func, mem []byte, bigEndian bool) (execution, error) {
 	m := bytes.Clone(mem)
-	stack := make([]byte, bpf.StackSize+8*f.NumLocals)
+	byName := map[string]*ir.Func{}
+	locals := 0
+	for _, f := range funcs {
+		byName[f.Name] = f
+		locals = max(locals, f.NumLocals)
+	}
 	rm := &ir.RegionMemory{BigEndian: bigEndian, Regions: []*ir.Region{
 		{Base: irMemBase, Data: m, Name: "mem"},
-		{Base: irStackBase, Data: stack, Name: "stack"},
+		{Base: irStackBase, Data: make([]byte, bpf.MaxCallDepth*bpf.StackSize), Name: "stack"},
 	}}
-	r0, err := ir.Interpret(f, ir.InterpConfig{
-		Args:      []uint32{irMemBase, uint32(len(m))},
-		Mem:       rm,
-		FramePtr:  irStackBase + bpf.StackSize,
-		LocalBase: irStackBase + bpf.StackSize,
-	})
+	for d := range bpf.MaxCallDepth {
+		if locals > 0 {
+			rm.Regions = append(rm.Regions, &ir.Region{Base: irLocalsBase + uint32(d)*irLocalsStride, Data: make([]byte, 8*locals), Name: fmt.Sprintf("locals%d", d)})
+		}
+	}
+	var run func(f *ir.Func, depth int, args []uint32) (uint64, error)
+	run = func(f *ir.Func, depth int, args []uint32) (uint64, error) {
+		if depth >= bpf.MaxCallDepth {
+			return 0, fmt.Errorf("%s: more than %d frames", f.Name, bpf.MaxCallDepth)
+		}
+		return ir.Interpret(f, ir.InterpConfig{
+			Args:      args,
+			Mem:       rm,
+			FramePtr:  irStackTop - uint32(depth*bpf.StackSize),
+			LocalBase: irLocalsBase + uint32(depth)*irLocalsStride,
+			Call: func(sym string, a []uint64) (uint64, error) {
+				callee, ok := byName[sym]
+				if !ok {
+					return 0, fmt.Errorf("call of %s, not a function of the program", sym)
+				}
+				words := make([]uint32, 0, 2*len(a))
+				for _, x := range a {
+					words = append(words, uint32(x), uint32(x>>32))
+				}
+				return run(callee, depth+1, words)
+			},
+		})
+	}
+	r0, err := run(funcs[0], 0, []uint32{irMemBase, uint32(len(m))})
 	return execution{r0, m}, err
 }
 
@@ -85,8 +122,10 @@ func TestDifferentialRandomPrograms(t *testing.T) {
 	n := diffCount()
 	for ci, cfg := range configs {
 		t.Run(fmt.Sprintf("O%d/%s", cfg.level, cfg.target), func(t *testing.T) {
-			e := engine(t, cfg.target)
-			var failures atomic.Int32
+			onQemu := qemuEngine{engine(t, cfg.target)}
+			onSim, err := NewEngine("sim", cfg.target)
+			require.NoError(t, err)
+			var failures, withCalls, subprogramCalls atomic.Int32
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 4)
 			for i := 0; i < n; i++ {
@@ -95,21 +134,33 @@ func TestDifferentialRandomPrograms(t *testing.T) {
 				go func() {
 					defer func() { <-sem; wg.Done() }()
 					seed := uint64(ci)<<32 | uint64(i)
-					if msg := diffOne(seed, opts, cfg.target, cfg.level, e); msg != "" && failures.Add(1) <= 3 {
+					o := opts
+					o.Calls = i%2 == 1
+					msg, calls := diffOne(seed, o, cfg.target, cfg.level, onQemu, onSim)
+					if msg != "" && failures.Add(1) <= 3 {
 						t.Error(msg)
+					}
+					if calls > 0 {
+						withCalls.Add(1)
+						subprogramCalls.Add(int32(calls))
 					}
 				}()
 			}
 			wg.Wait()
 			require.Zero(t, failures.Load(), "%d of %d programs disagreed", failures.Load(), n)
-			t.Logf("%d programs agreed across reference interpreter, IR interpreter (lifted and optimized) and qemu", n)
+			// The generator must keep exercising calls (half the programs
+			// ask for subprograms, and each of those calls at least one).
+			require.GreaterOrEqual(t, int(withCalls.Load()), n/2, "programs with subprogram calls")
+			t.Logf("%d programs agreed across reference interpreter, IR interpreter (lifted and optimized), qemu and the simulator; %d of them with %d subprogram calls",
+				n, withCalls.Load(), subprogramCalls.Load())
 		})
 	}
 }
 
 // diffOne checks one generated program; it returns a readable report of
-// the first disagreement, or "".
-func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, e *qemu.Engine) string {
+// the first disagreement, or "", and the number of subprogram calls the
+// lifted program has.
+func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, onQemu, onSim Engine) (string, int) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	p := progen.Generate(r, opts)
 	mem := make([]byte, diffMemSize)
@@ -117,13 +168,13 @@ func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, 
 		mem[i] = byte(r.Uint32())
 	}
 	report := func(format string, args ...any) string {
-		return fmt.Sprintf("seed %#x, %s, -O%d: %s\nmemory: %x\nprogram:\n%s",
-			seed, target, level, fmt.Sprintf(format, args...), mem, bpf.Disassemble(p))
+		return fmt.Sprintf("seed %#x, %s, -O%d, calls %v: %s\nmemory: %x\nprogram:\n%s",
+			seed, target, level, opts.Calls, fmt.Sprintf(format, args...), mem, bpf.Disassemble(p))
 	}
 	refMem := bytes.Clone(mem)
 	r0, err := bpf.Interpret(p, bpf.RunConfig{Mem: refMem, MaxSteps: progen.StepBound(opts)})
 	if err != nil {
-		return report("reference interpreter: %v", err)
+		return report("reference interpreter: %v", err), 0
 	}
 	want := execution{r0, refMem}
 	check := func(stage string, got execution) string {
@@ -137,59 +188,68 @@ func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, 
 	}
 	funcs, err := bpf.Lift(p, "diff", bpf.LiftOptions{BigEndian: target.BigEndian})
 	if err != nil {
-		return report("lift: %v", err)
+		return report("lift: %v", err), 0
 	}
-	f := funcs[0] // generated programs have no subprograms
-	got, err := runIR(f, mem, target.BigEndian)
+	calls := 0
+	for _, f := range funcs {
+		for _, b := range f.Blocks {
+			for _, v := range b.Values {
+				if v.Op == ir.OpCall && slices.ContainsFunc(funcs, func(g *ir.Func) bool { return g.Name == v.Sym }) {
+					calls++
+				}
+			}
+		}
+	}
+	module := func() string {
+		var b strings.Builder
+		for _, f := range funcs {
+			b.WriteString(f.String())
+		}
+		return b.String()
+	}
+	got, err := runIR(funcs, mem, target.BigEndian)
 	if err != nil {
-		return report("IR interpreter after lift: %v\n%s", err, f)
+		return report("IR interpreter after lift: %v\n%s", err, module()), calls
 	}
 	if msg := check("IR after lift", got); msg != "" {
-		return msg + "\n" + f.String()
+		return msg + "\n" + module(), calls
 	}
-	if _, err := passes.Run(f, level, &passes.Config{BigEndian: target.BigEndian, VerifyEach: true}); err != nil {
-		return report("passes: %v", err)
+	for _, f := range funcs {
+		if _, err := passes.Run(f, level, &passes.Config{BigEndian: target.BigEndian, VerifyEach: true}); err != nil {
+			return report("passes on %s: %v", f.Name, err), calls
+		}
 	}
-	got, err = runIR(f, mem, target.BigEndian)
+	got, err = runIR(funcs, mem, target.BigEndian)
 	if err != nil {
-		return report("IR interpreter after passes: %v\n%s", err, f)
+		return report("IR interpreter after passes: %v\n%s", err, module()), calls
 	}
 	if msg := check("IR after passes", got); msg != "" {
-		return msg + "\n" + f.String()
+		return msg + "\n" + module(), calls
 	}
-	fn, err := mips32.Compile(f, mips32.Options{Target: target, CheckAllocation: true})
+	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: target, CheckAllocation: true})
 	if err != nil {
-		return report("backend: %v", err)
-	}
-	res, err := e.Run(fn.Code, fn.Relocs, 0, mem)
-	if err != nil {
-		return report("qemu engine: %v", err)
-	}
-	if res.Fault != nil {
-		return report("compiled code faulted: %v", res.Fault)
+		return report("backend: %v", err), calls
 	}
 	asm := func() string {
 		var b bytes.Buffer
-		_ = mips32.FormatAsm(&b, "diff", fn.Assembled, target)
+		_ = mips32.FormatModuleAsm(&b, mod, target)
 		return b.String()
 	}
-	if msg := check("MIPS code on qemu", execution{res.R0, res.Mem}); msg != "" {
-		return msg + "\n" + asm()
-	}
 	// The simulator must agree with qemu on the same machine code.
-	s, err := NewEngine("sim", target)
-	if err != nil {
-		return report("sim engine: %v", err)
+	for _, e := range []struct {
+		name   string
+		engine Engine
+	}{{"qemu", onQemu}, {"the simulator", onSim}} {
+		res, err := e.engine.Run(mod, 0, mem)
+		if err != nil {
+			return report("%s: %v", e.name, err), calls
+		}
+		if res.Fault != nil {
+			return report("compiled code faulted on %s: %v\n%s", e.name, res.Fault, asm()), calls
+		}
+		if msg := check("MIPS code on "+e.name, execution{res.R0, res.Mem}); msg != "" {
+			return msg + "\n" + asm(), calls
+		}
 	}
-	sr, err := s.Run(fn, 0, mem)
-	if err != nil {
-		return report("sim engine: %v", err)
-	}
-	if sr.Fault != nil {
-		return report("compiled code faulted on the simulator: %v\n%s", sr.Fault, asm())
-	}
-	if msg := check("MIPS code on the simulator", execution{sr.R0, sr.Mem}); msg != "" {
-		return msg + "\n" + asm()
-	}
-	return ""
+	return "", calls
 }
