@@ -10,7 +10,7 @@ type AuxKind uint8
 const (
 	AuxNone   AuxKind = iota
 	AuxInt            // AuxInt is a constant, an argument index or a byte offset
-	AuxSym            // Sym names a callee
+	AuxSym            // Sym names a callee (a Call keeps its CallEffect in AuxInt)
 	AuxOffset         // AuxInt is a byte offset added to the address; Align may be set
 )
 
@@ -139,7 +139,7 @@ const (
 
 	// Calls.
 	OpCallRuntime // {sym} args... → result of runtime function sym (see runtime.go)
-	OpCall        // {sym} args... → BPF-convention call: every parameter and the result are 64-bit (r1..r5 → r0)
+	OpCall        // {sym} args... → BPF-convention call: every parameter and the result are 64-bit (r1..r5 → r0); AuxInt: its memory effect (CallEffect), reads=/writes= in text
 
 	opCount
 )

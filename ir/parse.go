@@ -223,7 +223,7 @@ func (fp *funcParser) parseBlockHeader(p *parser, id int, toks []token) (*pendin
 	return pb, nil
 }
 
-// parseValue reads "vN[:type] = Op [aux]|{sym} args... [align=N]".
+// parseValue reads "vN[:type] = Op [aux]|{sym} args... [attributes]".
 func (fp *funcParser) parseValue(p *parser, pb *pendingBlock, toks []token) error {
 	id, _ := numbered(toks[0].text, 'v')
 	if prev, dup := fp.valueByID[id]; dup {
@@ -290,15 +290,8 @@ func (fp *funcParser) parseValue(p *parser, pb *pendingBlock, toks []token) erro
 	if err != nil {
 		return p.errorf("arguments of v%d: %v", id, err)
 	}
-	if len(rest) > 0 {
-		if !takesAlign(op) || len(rest) != 3 || !rest[0].is("align") || !rest[1].is("=") {
-			return p.errorf("unexpected %q after the arguments of v%d", rest[0].text, id)
-		}
-		a, err := strconv.ParseUint(rest[2].text, 10, 8)
-		if err != nil {
-			return p.errorf("bad alignment %q", rest[2].text)
-		}
-		v.Align = uint8(a)
+	if err := parseAttributes(v, rest); err != nil {
+		return p.errorf("%v", err)
 	}
 	if !info.Variadic && len(args) != len(info.Args) {
 		return p.errorf("%s takes %d argument(s), v%d has %d", op, len(info.Args), id, len(args))
@@ -309,6 +302,76 @@ func (fp *funcParser) parseValue(p *parser, pb *pendingBlock, toks []token) erro
 	pb.b.Values = append(pb.b.Values, v)
 	pb.valueLines = append(pb.valueLines, p.line)
 	return nil
+}
+
+// parseAttributes reads what follows a value's arguments: "align=N" on
+// ops that take an Align, "reads=LIST writes=LIST" (both or neither) on a
+// Call, its memory effect.
+func parseAttributes(v *Value, toks []token) error {
+	var reads, writes uint8
+	var sawReads, sawWrites bool
+	for len(toks) > 0 {
+		key := toks[0].text
+		if toks[0].kind != tokWord || len(toks) < 3 || !toks[1].is("=") || toks[2].kind != tokWord {
+			return fmt.Errorf("unexpected %q after the arguments of v%d", key, v.ID)
+		}
+		switch {
+		case key == "align" && takesAlign(v.Op) && v.Align == 0:
+			a, err := strconv.ParseUint(toks[2].text, 10, 8)
+			if err != nil {
+				return fmt.Errorf("bad alignment %q", toks[2].text)
+			}
+			v.Align = uint8(a)
+			toks = toks[3:]
+		case key == "reads" && v.Op == OpCall && !sawReads, key == "writes" && v.Op == OpCall && !sawWrites:
+			mask, rest, err := paramMaskList(toks[2:])
+			if err != nil {
+				return fmt.Errorf("v%d: %s=: %v", v.ID, key, err)
+			}
+			if key == "reads" {
+				reads, sawReads = mask, true
+			} else {
+				writes, sawWrites = mask, true
+			}
+			toks = rest
+		default:
+			return fmt.Errorf("unexpected %q after the arguments of v%d", key, v.ID)
+		}
+	}
+	if sawReads != sawWrites {
+		return fmt.Errorf("v%d: a call effect needs both reads= and writes=", v.ID)
+	}
+	if sawReads {
+		v.SetCallEffect(KnownEffect(reads, writes))
+	}
+	return nil
+}
+
+// paramMaskList reads "none" or "r1,r3" and returns the parameter mask and
+// the tokens after the list.
+func paramMaskList(toks []token) (uint8, []token, error) {
+	if toks[0].is("none") {
+		return 0, toks[1:], nil
+	}
+	var mask uint8
+	for {
+		bit, err := parseParam(toks[0].text)
+		if err == nil && toks[0].kind != tokWord {
+			err = fmt.Errorf("%q is not a parameter register", toks[0].text)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if mask&bit != 0 {
+			return 0, nil, fmt.Errorf("%s listed twice", toks[0].text)
+		}
+		mask |= bit
+		toks = toks[1:]
+		if len(toks) < 2 || !toks[0].is(",") {
+			return mask, toks, nil
+		}
+		toks = toks[1:]
+	}
 }
 
 // parseTerminator reads "Kind [controls] [-> succs] [likely=N]"; without

@@ -12,6 +12,7 @@ import (
 //	    v1:i32 = Arg [0]
 //	    v2:i64 = ZeroExt32to64 v1
 //	    v3 = Store32 [-8] v4, v1 align=4     ; void values print no type
+//	    v5:i64 = Call {h} v6, v7 reads=r2 writes=none ; memory effect (effect.go)
 //	    If v7 -> b1, b2
 //	b1: <- b0, b3                            ; predecessors, in phi-argument order
 //	    v8:i64 = Phi v2, v9
@@ -94,6 +95,10 @@ func formatValue(v *Value) string {
 	}
 	if takesAlign(v.Op) && v.Align > 1 {
 		fmt.Fprintf(&sb, " align=%d", v.Align)
+	}
+	if e := v.CallEffect(); e.Known() {
+		sb.WriteByte(' ')
+		sb.WriteString(e.String())
 	}
 	if v.Comment != "" {
 		sb.WriteString("  ; ")

@@ -289,6 +289,9 @@ func (c *checker) checkAux(v *Value) string {
 	}
 	switch info.Aux {
 	case AuxNone, AuxSym:
+		if v.Op == OpCall { // AuxInt is the call's memory effect
+			return c.checkCallEffect(v)
+		}
 		if v.AuxInt != 0 {
 			return valueErr(v, "%v takes no AuxInt, has %d", v.Op, v.AuxInt)
 		}
@@ -309,6 +312,26 @@ func (c *checker) checkAux(v *Value) string {
 		if v.AuxInt < 0 || v.AuxInt >= int64(c.f.NumLocals) {
 			return valueErr(v, "local slot %d outside [0, locals=%d)", v.AuxInt, c.f.NumLocals)
 		}
+	}
+	return ""
+}
+
+// checkCallEffect checks a Call's Sym and memory effect (effect.go): an
+// encoding KnownEffect makes, naming only parameters the call has.
+func (c *checker) checkCallEffect(v *Value) string {
+	if v.Sym == "" {
+		return valueErr(v, "%v needs a Sym", v.Op)
+	}
+	e := CallEffect(v.AuxInt)
+	if v.AuxInt != int64(e) || !e.valid() {
+		return valueErr(v, "AuxInt %#x is not a call effect", v.AuxInt)
+	}
+	words := 0
+	for _, a := range v.Args {
+		words += a.Type.Bits() / 32
+	}
+	if e.Known() && (e.ReadMask()|e.WriteMask())>>(words/2) != 0 {
+		return valueErr(v, "the effect %s names a parameter the call does not have (it has %d)", e, words/2)
 	}
 	return ""
 }

@@ -138,6 +138,18 @@ func TestVerifyErrors(t *testing.T) {
 			break_: func(f *Func) { f.Blocks[0].Values[0].Reset(OpCallRuntime, I32) }, want: "CallRuntime needs a Sym"},
 		{name: "unknown runtime", src: "func f {\nb0:\n    v0:i32 = CallRuntime {memcpy}\n    Ret v0, v0\n}", want: `unknown runtime function "memcpy"`},
 
+		// A Call's memory effect names parameters it has, in an encoding KnownEffect makes.
+		{name: "call effect beyond parameters", src: "func f {\nb0:\n    v0:i64 = Const64 [1]\n    v1:i64 = Call {h} v0, v0 reads=r1,r3 writes=none\n    Ret v1\n}",
+			want: "the effect reads=r1,r3 writes=none names a parameter the call does not have (it has 2)"},
+		{name: "split call effect beyond parameters", src: "func f {\nb0:\n    v0:i32 = Arg [0]\n    v1:pair = Call {h} v0, v0 reads=none writes=r2\n    v2:i32 = PairLo v1\n    Ret v2, v2\n}",
+			want: "names a parameter the call does not have (it has 1)"},
+		{name: "call effect encoding", src: "func f {\nb0:\n    v0:i64 = Call {h}\n    Ret v0\n}",
+			break_: func(f *Func) { f.Blocks[0].Values[0].AuxInt = 1 << 40 }, want: "AuxInt 0x10000000000 is not a call effect"},
+		{name: "call effect without known bit", src: "func f {\nb0:\n    v0:i64 = Call {h}\n    Ret v0\n}",
+			break_: func(f *Func) { f.Blocks[0].Values[0].AuxInt = 1 }, want: "AuxInt 0x1 is not a call effect"},
+		{name: "call effect on a runtime call", src: "func f {\nb0:\n    v0:i64 = Const64 [1]\n    v1:i64 = CallRuntime {__udivdi3} v0, v0\n    Ret v1\n}",
+			break_: func(f *Func) { f.Blocks[0].Values[1].SetCallEffect(KnownEffect(0, 0)) }, want: "CallRuntime takes no AuxInt, has 65536"},
+
 		// Runtime calls, before and after legalize64.
 		{name: "call arguments", src: "func f {\nb0:\n    v0:i32 = Arg [0]\n    v1:i64 = CallRuntime {__udivdi3} v0, v0\n    Ret v1\n}",
 			want: "arguments (i32, i32) do not match __udivdi3's parameters (i64, i64) or, split, (i32, i32, i32, i32)"},

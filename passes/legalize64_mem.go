@@ -143,6 +143,7 @@ func (l *legalizer) call(v *ir.Value) *ir.Value {
 	if v.Op == ir.OpCall {
 		c := l.b.NewValue(ir.OpCall, t, args...)
 		c.Sym = v.Sym
+		c.SetCallEffect(v.CallEffect())
 		c.Comment = fmt.Sprintf("flattened v%d", v.ID)
 		return c
 	}

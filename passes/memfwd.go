@@ -24,8 +24,9 @@ import (
 // take the low word of r10 + off); with constant offsets all the
 // way it names exact bytes FramePtr+off (off in [-512, 0)), otherwise it
 // may point anywhere in the stack. The stack *escapes* when a stack
-// address is used any other way: passed to a call (a helper's key or
-// buffer), stored to memory, compared, returned, ... Then calls may read
+// address is used any other way: passed to a call that may keep it (one
+// whose memory effect is unknown: a subprogram, callx, an unknown
+// helper), stored to memory, compared, returned, ... Then calls may read
 // and write any stack byte, and so may loads and stores through addresses
 // not derived from FramePtr (which might carry the escaped address).
 // While it has not escaped, only FramePtr-derived addresses reach the
@@ -33,24 +34,38 @@ import (
 // through every register and spill), so another pointer cannot be made
 // to point into the frame.
 //
+// Calls. A call with a known memory effect (ir.CallEffect: a helper the
+// frontend knows, such as bpf_map_lookup_elem) keeps no stack address it
+// receives, so passing it a key or a buffer on the stack is no escape. It
+// reads (writes) the stack only through the parameters its effect lists
+// for reading (writing) that hold stack addresses: from FramePtr+off to
+// the end of the frame, or anywhere for an address of unknown offset.
+// Once the stack has escaped, a call that reads (writes) through any
+// parameter may read (write) any stack byte; a call that touches no
+// memory (bpf_ktime_get_ns) touches none of it either way. A call that
+// writes no stack byte keeps every available slot: a key stored before a
+// lookup is forwarded to the loads after it, while the store stays, since
+// the lookup reads it.
+//
 // Forwarding is a forward dataflow of the slots whose bytes are known to
 // equal the low bytes of an SSA value: a store of v to [off, off+n) makes
 // (off, n, v) available, as does a load (its result holds the bytes it
-// read); a store kills the slots it overlaps, and a call (escaped), an
-// atomic, or a store that may be anywhere in the stack kills them all. At
-// a join a slot stays available only if every predecessor has the same
-// value in it (no phis are made). A load whose bytes lie inside an
-// available slot becomes that value, shifted and zero- or sign-extended
-// as the load would — the byte order comes from Config — and only when
-// the value dominates the load.
+// read); a store, an atomic or a call kills the slots it may write (all
+// of them when it may write anywhere in the stack). At a join a slot
+// stays available only if every predecessor has the same value in it (no
+// phis are made). A load whose bytes lie inside an available slot becomes
+// that value, shifted and zero- or sign-extended as the load would — the
+// byte order comes from Config — and only when the value dominates the
+// load.
 //
 // Dead stores come from a backward liveness of the stack's bytes: nothing
 // is live at a return (the frame dies with it), everything may be read at
 // a tail call (conservatively: the next program is entered with the frame
 // freed, and only the verifier's rule against reading uninitialized stack
-// makes its old bytes unobservable) and at a call or a load through an
-// address that may be in the stack; a store of exact bytes kills them. A
-// store none of whose bytes is live after it is removed.
+// makes its old bytes unobservable), at a call the bytes it may read,
+// and at a load through an address that may be in the stack; a store of
+// exact bytes kills them. A store none of whose bytes is live after it is
+// removed.
 
 // stackSize is the size of the BPF stack below FramePtr.
 const stackSize = 512
@@ -220,6 +235,11 @@ func addressUse(v *ir.Value, i int, m *memfwd) bool {
 		return !m.isStack(v.Args[1-i])
 	case v.Op == ir.OpSub32 || v.Op == ir.OpSub64:
 		return i == 0 && !m.isStack(v.Args[1])
+	case v.Op == ir.OpCall && v.CallEffect().Known():
+		// The callee keeps no stack address; one in a high word is no
+		// pointer it can use, so treat it as escaping.
+		_, low := v.CallParamOf(i)
+		return low
 	}
 	return false
 }
@@ -231,18 +251,84 @@ type access struct {
 	size int
 }
 
-// accessOf classifies a value's effect on the stack; ok is false for
-// values that neither read nor write memory.
-func (m *memfwd) accessOf(v *ir.Value) (a access, ok bool) {
-	info := v.Op.Info()
-	if !info.ReadsMem && !info.SideEffect {
-		return access{}, false
+var (
+	noAccess  = access{kind: notStack}
+	anyAccess = access{kind: somewhere}
+)
+
+// union is an access that covers a and b.
+func (a access) union(b access) access {
+	switch {
+	case a.kind == notStack:
+		return b
+	case b.kind == notStack:
+		return a
+	case a.kind == exactly && b.kind == exactly:
+		lo := min(a.off, b.off)
+		hi := max(a.off+int32(a.size), b.off+int32(b.size))
+		return access{kind: exactly, off: lo, size: int(hi - lo)}
 	}
-	if !(v.Op.IsLoad() || v.Op.IsStore() || v.Op.IsAtomic()) {
-		if m.escaped { // calls: any stack byte behind an escaped address
-			return access{kind: somewhere}, true
+	return anyAccess
+}
+
+// isCall reports a call (Call or CallRuntime): see callAccess.
+func isCall(v *ir.Value) bool { return v.Op == ir.OpCall || v.Op == ir.OpCallRuntime }
+
+// callAccess is what the call v may read and write of the stack (see the
+// file comment).
+func (m *memfwd) callAccess(v *ir.Value) (reads, writes access) {
+	e := v.CallEffect() // unknown for CallRuntime: libatomic writes through its pointer
+	switch {
+	case !e.Known() && m.escaped:
+		return anyAccess, anyAccess
+	case !e.Known():
+		return noAccess, noAccess // it has seen no stack address
+	case m.escaped:
+		reads, writes = noAccess, noAccess
+		if e.ReadMask() != 0 {
+			reads = anyAccess
 		}
-		return access{kind: notStack}, true
+		if e.WriteMask() != 0 {
+			writes = anyAccess
+		}
+		return reads, writes
+	}
+	reads, writes = noAccess, noAccess
+	for i, a := range v.Args {
+		p, low := v.CallParamOf(i)
+		if !low || !m.isStack(a) {
+			continue
+		}
+		through := m.accessThrough(a)
+		if e.ReadMask()&(1<<p) != 0 {
+			reads = reads.union(through)
+		}
+		if e.WriteMask()&(1<<p) != 0 {
+			writes = writes.union(through)
+		}
+	}
+	return reads, writes
+}
+
+// accessThrough is the part of the stack a call reaches through the stack
+// address a: from it to the end of the frame.
+func (m *memfwd) accessThrough(a *ir.Value) access {
+	addr := m.addrs[a.ID]
+	switch {
+	case addr.kind != exactly || addr.off < -stackSize:
+		return anyAccess
+	case addr.off >= 0:
+		return noAccess
+	}
+	return access{kind: exactly, off: int32(addr.off), size: int(-addr.off)}
+}
+
+// accessOf classifies the effect on the stack of a load, store or atomic;
+// ok is false for values that neither read nor write memory, and for calls
+// (see callAccess).
+func (m *memfwd) accessOf(v *ir.Value) (a access, ok bool) {
+	if !(v.Op.IsLoad() || v.Op.IsStore() || v.Op.IsAtomic()) {
+		return access{}, false
 	}
 	addr := m.addrs[v.Args[0].ID]
 	n := v.Op.MemSize()
@@ -400,6 +486,10 @@ func (fw *forwarder) place(b *ir.Block) {
 // also rewrites v if it is a load that s answers.
 func (m *memfwd) transfer(s *availSet, v *ir.Value, dom *ssa.DomTree, fw *forwarder) {
 	a, ok := m.accessOf(v)
+	if isCall(v) {
+		_, a = m.callAccess(v) // what it may write
+		ok = true
+	}
 	if !ok || a.kind == notStack {
 		return
 	}
@@ -424,7 +514,7 @@ func (m *memfwd) transfer(s *availSet, v *ir.Value, dom *ssa.DomTree, fw *forwar
 		if x := v.Args[1]; x.Type == ir.I32 && a.size <= 4 {
 			m.add(s, slotVal{a.off, a.size, x})
 		}
-	default: // atomics on the stack
+	default: // atomics on the stack, calls that write through a stack address
 		s.slots = slices.DeleteFunc(s.slots, func(x slotVal) bool { return x.overlaps(a.off, a.size) })
 	}
 }
@@ -604,6 +694,12 @@ func (m *memfwd) liveOut(b *ir.Block, liveIn []byteSet) byteSet {
 // liveStep moves the live bytes from after v to before it.
 func (m *memfwd) liveStep(live *byteSet, v *ir.Value) {
 	a, ok := m.accessOf(v)
+	if isCall(v) {
+		// What it may read; what it may write stays live, since the write
+		// is only possible.
+		a, _ = m.callAccess(v)
+		ok = true
+	}
 	switch {
 	case !ok || a.kind == notStack:
 	case a.kind == somewhere:
@@ -612,7 +708,7 @@ func (m *memfwd) liveStep(live *byteSet, v *ir.Value) {
 		}
 	case v.Op.IsStore():
 		live.setRange(a.off, a.size, false)
-	default: // loads and atomics read their bytes
+	default: // loads, atomics and calls read their bytes
 		live.setRange(a.off, a.size, true)
 	}
 }

@@ -15,9 +15,12 @@ import (
 // memfwd's differential test: random i32 functions that spill to and
 // reload from the stack — aligned and unaligned slots, every access size,
 // addresses with constant and variable offsets, diamonds and loops — and
-// sometimes let the stack escape: a stack address passed to a call that
-// writes through it, stored to memory and written through after being
-// loaded back, or given to an atomic. Before and after the pass, the
+// pass stack addresses to helpers with a known memory effect of each
+// class (none, reads a word, reads to the end of the frame, writes,
+// reads and writes), and sometimes let the stack escape: a stack address
+// passed to a call of unknown effect that writes through it, stored to
+// memory and written through after being loaded back, or given to an
+// atomic. Before and after the pass, the
 // function runs on the same inputs over a stack of random bytes; results,
 // every region but the stack (which dies at return) and the bytes a tail
 // call sees must agree.
@@ -82,10 +85,19 @@ func checkStackPass(t *testing.T, r *rand.Rand, f *ir.Func, bigEndian bool, runs
 	return st
 }
 
-// The helpers of the generated functions: poke(addr, v) stores the word v
-// at addr and returns the word there before; peek(addr) returns the word
-// at addr. A tail call returns a hash of the whole stack, so that the
-// bytes a tail-called program could see count as a result.
+// The helpers of the generated functions, each of (addr, v):
+//
+//	poke  stores the word v at addr, returns the word there before
+//	peek  returns the word at addr
+//	sum   returns a hash of the bytes from addr to the end of its region
+//	      (of the frame, for a stack address)
+//	fill  writes v+i to byte i of the 8 bytes from addr (fewer at the
+//	      region's end), returns 0
+//	tick  returns how many calls of the run came before it
+//
+// Called with a known memory effect, each does no more than its effect in
+// helperEffects says. A tail call returns a hash of the whole stack, so
+// that the bytes a tail-called program could see count as a result.
 func runStackFunc(f *ir.Func, args []uint32, seed uint64, bigEndian bool) (uint64, *ir.RegionMemory, error) {
 	mem := genMemory(seed, bigEndian)
 	stack := mem.Regions[2]
@@ -94,12 +106,35 @@ func runStackFunc(f *ir.Func, args []uint32, seed uint64, bigEndian bool) (uint6
 		stack.Data[i] = byte(fill.Uint32())
 	}
 	cfg := genInterp(args, mem)
+	calls := uint64(0)
 	cfg.Call = func(sym string, a []uint64) (uint64, error) {
-		old, err := mem.Load(uint32(a[0]), 4)
+		calls++
+		addr := uint32(a[0])
+		switch sym {
+		case "tick":
+			return calls - 1, nil
+		case "sum":
+			h := uint64(0)
+			for i := uint32(0); ; i++ {
+				b, err := mem.Load(addr+i, 1)
+				if err != nil {
+					return h, nil
+				}
+				h = h*0x100000001b3 ^ b
+			}
+		case "fill":
+			for i := uint32(0); i < 8; i++ {
+				if mem.Store(addr+i, 1, a[1]+uint64(i)) != nil {
+					break
+				}
+			}
+			return 0, nil
+		}
+		old, err := mem.Load(addr, 4)
 		if err != nil || sym == "peek" {
 			return old, err
 		}
-		return old, mem.Store(uint32(a[0]), 4, a[1])
+		return old, mem.Store(addr, 4, a[1])
 	}
 	cfg.TailCall = func(target, ctx, length, count uint32) (uint64, error) {
 		h := uint64(target)
@@ -357,6 +392,8 @@ func (g *stackGen) op() {
 		at := b.NewValue(ir.OpAtomicAdd32, ir.I32, a, g.pick())
 		at.AuxInt = off &^ 3
 		g.push(at)
+	case k == 18:
+		g.knownCall()
 	default:
 		g.store()
 		g.load()
@@ -397,19 +434,43 @@ func (g *stackGen) escapeStack() {
 	}
 }
 
-// call emits a call of a runtime helper (poke, peek) with an address and
-// a value, in the form of the function's stage, and pushes its result.
-func (g *stackGen) call(sym string, addr, x *ir.Value) {
+// helperEffects are the memory effects of runStackFunc's helpers, by
+// name: what a call of each may be given (the effect of the kernel
+// helpers' classes: none, reads through its pointer, writes, both).
+var helperEffects = map[string]ir.CallEffect{
+	"tick": ir.KnownEffect(0, 0),
+	"peek": ir.KnownEffect(1, 0),
+	"sum":  ir.KnownEffect(1, 0),
+	"fill": ir.KnownEffect(0, 1),
+	"poke": ir.KnownEffect(1, 1),
+}
+
+var knownHelpers = []string{"tick", "peek", "sum", "fill", "poke"}
+
+// knownCall passes a stack address to a helper with a known memory effect,
+// which is no escape.
+func (g *stackGen) knownCall() {
+	sym := knownHelpers[g.r.IntN(len(knownHelpers))]
+	p, off := g.addr(4)
+	addr := g.b.NewValue(ir.OpAdd32, ir.I32, p, g.konst(uint32(int32(off&^3))))
+	g.call(sym, addr, g.pick()).SetCallEffect(helperEffects[sym])
+}
+
+// call emits a call of a runtime helper with an address and a value, in
+// the form of the function's stage, and pushes its result; the call has
+// the unknown memory effect.
+func (g *stackGen) call(sym string, addr, x *ir.Value) *ir.Value {
 	b := g.b
 	if g.wide {
 		c := b.NewValue(ir.OpCall, ir.I64, g.ext(addr), g.ext(x))
 		c.Sym = sym
 		g.push(b.NewValue(ir.OpInt64Lo, ir.I32, c))
-		return
+		return c
 	}
 	c := b.NewValue(ir.OpCall, ir.Pair, addr, g.konst(0), x, g.konst(0))
 	c.Sym = sym
 	g.push(b.NewValue(ir.OpPairLo, ir.I32, c))
+	return c
 }
 
 func (g *stackGen) region(depth int) {

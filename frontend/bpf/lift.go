@@ -32,6 +32,11 @@ type LiftOptions struct {
 	// HelperArgs says how many argument registers helper id takes; nil
 	// means the kernel's helper table (helpers.go), 5 for unknown IDs.
 	HelperArgs func(id int32) int
+	// HelperEffect says what helper id may do to memory (ir.CallEffect);
+	// nil means the kernel's helper table (helpers.go) when HelperArgs is
+	// nil too, and the unknown effect (any memory) otherwise: a helper set
+	// of its own need not number its helpers as the kernel does.
+	HelperEffect func(id int32) ir.CallEffect
 	// TailCallID is the helper ID of bpf_tail_call: 0 means the kernel's
 	// (12), a negative value means no helper is a tail call.
 	TailCallID int32
@@ -101,6 +106,16 @@ func (o LiftOptions) callxSymbol() string {
 		return o.CallxSymbol
 	}
 	return "bpf_callx"
+}
+
+func (o LiftOptions) helperEffect(id int32) ir.CallEffect {
+	switch {
+	case o.HelperEffect != nil:
+		return o.HelperEffect(id)
+	case o.HelperArgs == nil:
+		return KernelHelperEffect(id)
+	}
+	return 0
 }
 
 func (o LiftOptions) helperArgs(id int32) int {

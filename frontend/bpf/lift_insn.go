@@ -400,11 +400,14 @@ func (l *lifter) liftJump(in Insn) error {
 // liftCall turns the three kinds of call into IR Calls, each reading
 // 64-bit arguments and returning r0: a helper (r1..rN, N from the helper's
 // arity), a subprogram (its parameters, see lift_args.go), or callx (the
-// helper ID, then r1..r5).
+// helper ID, then r1..r5). A helper call carries the helper's memory
+// effect (helpers.go); a subprogram or callx has the unknown effect, since
+// a subprogram may reach its caller's stack through pointers it receives.
 // Afterwards r1..r5 are undefined (RFC 9669: scratch), modelled as 0.
 func (l *lifter) liftCall(in Insn) error {
 	var sym string
 	var args []*ir.Value
+	var effect ir.CallEffect
 	regs := func(n int) {
 		for r := uint8(R1); r < uint8(R1+n); r++ {
 			args = append(args, l.reg(r))
@@ -432,11 +435,13 @@ func (l *lifter) liftCall(in Insn) error {
 			return errAt(in, "helper %d: argument count %d out of range", in.Imm, n)
 		}
 		regs(n)
+		effect = l.opts.helperEffect(in.Imm)
 	default:
 		return errAt(in, "unsupported call (source %d)", in.Src)
 	}
 	call := l.v(ir.OpCall, ir.I64, args...)
 	call.Sym = sym
+	call.SetCallEffect(effect)
 	l.set(R0, call)
 	zero := l.const64(0)
 	for r := uint8(R1); r <= R5; r++ {
@@ -444,6 +449,12 @@ func (l *lifter) liftCall(in Insn) error {
 	}
 	return nil
 }
+
+// tailCallTargetEffect is the memory effect of TailCallTargetSymbol(map,
+// index): through its first parameter, the map, it reads the program
+// array and, as every map helper, may set the map up at its first use
+// (maps.c, open_map).
+var tailCallTargetEffect = ir.KnownEffect(through(R1), through(R1))
 
 // liftTailCall compiles bpf_tail_call(ctx, prog_array, index): the runtime
 // looks the target up; when there is one and the chain is shorter than the
@@ -459,6 +470,7 @@ func (l *lifter) liftTailCall(in Insn) error {
 	}
 	target := l.v(ir.OpCall, ir.I64, l.reg(R2), l.reg(R3))
 	target.Sym = TailCallTargetSymbol
+	target.SetCallEffect(tailCallTargetEffect)
 	addr := l.lo(target)
 	count := l.tailCount
 	ok := l.v(ir.OpAnd32, ir.I32,
