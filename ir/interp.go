@@ -46,7 +46,7 @@ func Interpret(f *Func, cfg InterpConfig) (result uint64, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("interpret %s: %w", f.Name, err)
 	}
-	m := &machine{prog: prog, cfg: cfg, regs: make([]uint64, prog.numValues)}
+	m := &machine{prog: prog, cfg: cfg, regs: make([]uint64, prog.numValues), steps: new(int)}
 	if m.cfg.Mem == nil {
 		m.cfg.Mem = &RegionMemory{}
 	}
@@ -272,17 +272,19 @@ type machine struct {
 	prog *interpProg
 	cfg  InterpConfig
 	regs []uint64
+	// steps counts executed values and terminators against cfg.MaxSteps;
+	// the frames of one InterpretModule run share it.
+	steps *int
 }
 
 func (m *machine) run() (uint64, error) {
 	regs := m.regs
 	scratch := make([]uint64, m.prog.maxPhis)
-	steps := 0
 	cur, predIdx := int32(0), int32(-1)
 	for {
 		blk := &m.prog.blocks[cur]
-		steps += len(blk.phiDst) + len(blk.code) + 1
-		if steps > m.cfg.MaxSteps {
+		*m.steps += len(blk.phiDst) + len(blk.code) + 1
+		if *m.steps > m.cfg.MaxSteps {
 			return 0, fmt.Errorf("step limit %d exceeded in b%d", m.cfg.MaxSteps, blk.b.ID)
 		}
 		if predIdx >= 0 && len(blk.phiDst) > 0 {

@@ -145,6 +145,64 @@ func TestReduceAssemblyInput(t *testing.T) {
 	require.Contains(t, stderr, "00 00 3f 00\n")
 }
 
+// TestReduceProgramWithCalls: a bug planted in subprograms only (xor as
+// add) reduces to a program that still calls one, every `call local`
+// offset valid, and the written test reproduces it.
+func TestReduceProgramWithCalls(t *testing.T) {
+	reduceHook = func(c *campaign.Config) {
+		c.Passes = campaigntest.WithPass(campaigntest.InSubprograms(campaigntest.XorToAdd))
+	}
+	t.Cleanup(func() { reduceHook = nil })
+	dir := t.TempDir()
+	src := filepath.Join(dir, "calls.s")
+	// Only f's xor shows the bug (g's operands share no bit: 0x30 ^ 0x0f
+	// = 0x30 + 0x0f); the entry's xor is not in a subprogram.
+	require.NoError(t, os.WriteFile(src, []byte(`
+		mov %r6, 3
+		xor %r6, 1
+		ldxb %r1, [%r1+1]
+		call local f
+		mov %r7, %r0
+		mov %r1, 0x30
+		call local g
+		add %r0, %r7
+		add %r0, %r6
+		exit
+	f:
+		mov %r0, %r1
+		xor %r0, 0x26
+		exit
+	g:
+		mov %r0, %r1
+		xor %r0, 0x0f
+		mul %r0, 3
+		exit
+	`), 0o644))
+	out := filepath.Join(dir, "regressions", "calls.data")
+	stdout, stderr, err := runCLI("reduce", "-O0", "--march=mips32r2", "--mem-hex", "00 22 00 00", "-o", out, src)
+	require.NoError(t, err, stderr)
+	require.Contains(t, stderr, "pass xor-to-add-in-subprograms mips32r2el -O0")
+	// The entry keeps the call and a way to get the byte there; f its
+	// xor; g, the entry's xor and the memory byte's neighbours go.
+	reduced, err := bpf.ParseAsm(stdout)
+	require.NoError(t, err, stdout)
+	require.Contains(t, stdout, "call local")
+	require.Contains(t, stdout, "xor %r0,")
+	require.NotContains(t, stdout, "mul", "g goes")
+	require.LessOrEqual(t, len(reduced.Insns), 6, stdout)
+
+	regs, err := campaign.LoadRegressions(filepath.Dir(out))
+	require.NoError(t, err)
+	require.Len(t, regs, 1)
+	require.Equal(t, stdout, bpf.Disassemble(regs[0].Program))
+	cfg := &campaign.Config{Passes: campaigntest.WithPass(campaigntest.InSubprograms(campaigntest.XorToAdd))}
+	f := campaign.CheckProgram(regs[0].Program, regs[0].Mem, cfg)
+	require.NotNil(t, f, "the regression test reproduces the planted bug")
+	require.Equal(t, "pass xor-to-add-in-subprograms", f.Where())
+	require.Nil(t, campaign.CheckProgram(regs[0].Program, regs[0].Mem, nil), "and passes without it")
+	t.Logf("reduced to:\n%s", stdout)
+}
+
 func TestReduceRejects(t *testing.T) {
 	dir := t.TempDir()
 	file := func(name, text string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"github.com/bpfopt/bpfopt/backend/mips32"
 	"github.com/bpfopt/bpfopt/frontend/bpf"
@@ -93,14 +94,17 @@ type Execution struct {
 // or runs too long in the reference interpreter: it is outside the
 // contract (generated programs never are), not a compiler bug.
 //
-// Programs with calls (helpers or subprograms) are reported as
-// StageUnsupported: the oracles here run call-free programs only.
+// A program with subprograms (`call local`) is checked as a whole module:
+// every function is lifted, each pass runs on all of them before the IR
+// interpreter runs the module, and the backend compiles the module.
+// Programs that call helpers (or callx, kfuncs) are reported as
+// StageUnsupported: the oracles here serve no helpers.
 func CheckProgram(p *bpf.Program, mem []byte, cfg *Config) *Finding {
 	c := cfg.withDefaults()
 	base := Finding{Program: p, Mem: bytes.Clone(mem)}
-	if in, ok := firstCall(p); ok {
+	if in, ok := firstHelperCall(p); ok {
 		f := base
-		f.Stage, f.Msg = StageUnsupported, fmt.Sprintf("instruction %q at slot %d: CheckProgram runs call-free programs only", bpf.FormatInsn(in), in.Slot)
+		f.Stage, f.Msg = StageUnsupported, fmt.Sprintf("instruction %q at slot %d: CheckProgram runs programs without helper calls only", bpf.FormatInsn(in), in.Slot)
 		return &f
 	}
 	for _, level := range c.Levels {
@@ -140,20 +144,19 @@ func checkLevel(c *Config, base Finding, targets []mips32.Target) *Finding {
 	}
 	base.Want = want
 
-	var fn *ir.Func
-	if err := guard(func() error {
-		funcs, err := bpf.Lift(p, "prog", bpf.LiftOptions{BigEndian: be})
-		if err == nil {
-			fn = funcs[0]
-		}
+	var funcs []*ir.Func
+	if err := guard(func() (err error) {
+		funcs, err = bpf.Lift(p, "prog", bpf.LiftOptions{BigEndian: be})
 		return err
 	}); err != nil {
 		return fail(StageLift, "", "lift failed: "+err.Error())
 	}
-	if err := ir.Verify(fn, ir.VerifyOptions{}); err != nil {
-		return fail(StageLift, "", "lifted IR is invalid: "+err.Error()).withDetail(fn.String())
+	for _, fn := range funcs {
+		if err := ir.Verify(fn, ir.VerifyOptions{}); err != nil {
+			return fail(StageLift, "", "lifted IR is invalid: "+err.Error()).withDetail(moduleString(funcs))
+		}
 	}
-	if f := compareIR(c, &base, fn, StageLift, ""); f != nil {
+	if f := compareIR(c, &base, funcs, StageLift, ""); f != nil {
 		return f
 	}
 	base.Previous = string(StageLift)
@@ -164,24 +167,17 @@ func checkLevel(c *Config, base Finding, targets []mips32.Target) *Finding {
 	}
 	noI64 := false
 	for i, ps := range list {
-		before := ""
-		if ps.Kind == passes.Analysis {
-			before = fn.String()
-		}
-		if err := guard(func() error {
-			_, err := ps.Run(fn, &passes.Config{BigEndian: be})
-			return err
-		}); err != nil {
-			return fail(StagePass, ps.Name, "pass failed: "+err.Error()).withDetail(irBefore(c, p, be, list[:i]))
-		}
 		noI64 = noI64 || ps.RemovesI64
-		if err := ir.Verify(fn, ir.VerifyOptions{NoI64: noI64}); err != nil {
-			return fail(StagePass, ps.Name, "verifier: "+err.Error()).withDetail(irBefore(c, p, be, list[:i]) + "\n; after\n" + fn.String())
+		// The pass runs on every function before the module runs: the
+		// IR interpreter cannot mix functions before and after a pass
+		// that changes the calling convention (legalize64 splits
+		// arguments).
+		for _, fn := range funcs {
+			if f := runPass(c, base, p, list[:i], ps, fn, noI64); f != nil {
+				return f
+			}
 		}
-		if ps.Kind == passes.Analysis && fn.String() != before {
-			return fail(StagePass, ps.Name, "analysis pass changed the function").withDetail(before + "\n; after\n" + fn.String())
-		}
-		if f := compareIR(c, &base, fn, StagePass, ps.Name); f != nil {
+		if f := compareIR(c, &base, funcs, StagePass, ps.Name); f != nil {
 			f.Detail = irBefore(c, p, be, list[:i]) + "\n; after " + ps.Name + "\n" + f.Detail
 			return f
 		}
@@ -194,16 +190,56 @@ func checkLevel(c *Config, base Finding, targets []mips32.Target) *Finding {
 	prev := base.Previous
 	for _, t := range targets {
 		base.Target, base.Previous = t, prev
-		if f := checkMachine(c, base, fn); f != nil {
+		if f := checkMachine(c, base, funcs); f != nil {
 			return f
 		}
 	}
 	return nil
 }
 
-// compareIR runs fn in the IR interpreter and compares with the reference.
-func compareIR(c *Config, base *Finding, fn *ir.Func, stage Stage, pass string) *Finding {
-	got, err := runIR(fn, base.Mem, base.Target.BigEndian, c.irSteps())
+// runPass runs pass ps (after done) on fn, one function of p's module,
+// and checks that it succeeds, leaves valid IR and, for an analysis,
+// leaves fn unchanged.
+func runPass(c *Config, base Finding, p *bpf.Program, done []*passes.Pass, ps *passes.Pass, fn *ir.Func, noI64 bool) *Finding {
+	be := base.Target.BigEndian
+	fail := func(msg, detail string) *Finding {
+		f := base
+		f.Stage, f.Pass, f.Msg, f.Detail = StagePass, ps.Name, msg, detail
+		return &f
+	}
+	in := inFunc(fn)
+	before := ""
+	if ps.Kind == passes.Analysis {
+		before = fn.String()
+	}
+	if err := guard(func() error {
+		_, err := ps.Run(fn, &passes.Config{BigEndian: be})
+		return err
+	}); err != nil {
+		return fail("pass failed"+in+": "+err.Error(), irBefore(c, p, be, done))
+	}
+	if err := ir.Verify(fn, ir.VerifyOptions{NoI64: noI64}); err != nil {
+		return fail("verifier"+in+": "+err.Error(), irBefore(c, p, be, done)+"\n; after\n"+fn.String())
+	}
+	if ps.Kind == passes.Analysis && fn.String() != before {
+		return fail("analysis pass changed the function"+in, before+"\n; after\n"+fn.String())
+	}
+	return nil
+}
+
+// inFunc names a subprogram for a message about it ("" for the entry,
+// as in a program without subprograms).
+func inFunc(fn *ir.Func) string {
+	if fn.Name == "prog" {
+		return ""
+	}
+	return " (in " + fn.Name + ")"
+}
+
+// compareIR runs the module in the IR interpreter and compares with the
+// reference.
+func compareIR(c *Config, base *Finding, funcs []*ir.Func, stage Stage, pass string) *Finding {
+	got, err := runIR(funcs, base.Mem, base.Target.BigEndian, c.irSteps())
 	if err != nil {
 		got.Err = err.Error()
 	}
@@ -211,14 +247,27 @@ func compareIR(c *Config, base *Finding, fn *ir.Func, stage Stage, pass string) 
 		f := *base
 		f.Stage, f.Pass, f.Msg, f.Got = stage, pass, msg, got
 		f.Engine = "IR interpreter"
-		f.Detail = fn.String()
+		f.Detail = moduleString(funcs)
 		return &f
 	}
 	return nil
 }
 
-// checkMachine compiles fn for base.Target and runs it on the engine.
-func checkMachine(c *Config, base Finding, fn *ir.Func) *Finding {
+// moduleString prints the functions of a module, the entry first.
+func moduleString(funcs []*ir.Func) string {
+	var sb strings.Builder
+	for i, fn := range funcs {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString(fn.String())
+	}
+	return sb.String()
+}
+
+// checkMachine compiles the module for base.Target and runs it on the
+// engine.
+func checkMachine(c *Config, base Finding, funcs []*ir.Func) *Finding {
 	fail := func(stage Stage, msg string) *Finding {
 		f := base
 		f.Stage, f.Msg = stage, msg
@@ -226,10 +275,10 @@ func checkMachine(c *Config, base Finding, fn *ir.Func) *Finding {
 	}
 	var mod *mips32.Module
 	if err := guard(func() (err error) {
-		mod, err = mips32.Compile(fn, mips32.Options{Target: base.Target, CheckAllocation: true})
+		mod, err = mips32.CompileModule(funcs, 1, mips32.Options{Target: base.Target, CheckAllocation: true})
 		return err
 	}); err != nil {
-		return fail(StageBackend, "backend failed: "+err.Error()).withDetail(fn.String())
+		return fail(StageBackend, "backend failed: "+err.Error()).withDetail(moduleString(funcs))
 	}
 	eng, err := c.Engine(base.Target, c.machineSteps())
 	if err != nil {
@@ -244,7 +293,7 @@ func checkMachine(c *Config, base Finding, fn *ir.Func) *Finding {
 		f := fail(StageMachine, msg)
 		f.Got = got
 		var asm bytes.Buffer
-		if err := mips32.FormatAsm(&asm, "prog", mod.Assembled, base.Target); err != nil {
+		if err := mips32.FormatModuleAsm(&asm, mod, base.Target); err != nil {
 			fmt.Fprintf(&asm, "(assembly listing failed: %v)\n", err)
 		}
 		return f.withDetail(asm.String())
@@ -252,8 +301,8 @@ func checkMachine(c *Config, base Finding, fn *ir.Func) *Finding {
 	return nil
 }
 
-// irBefore recomputes the IR as it was before the pass that failed (lift,
-// then done), for the report.
+// irBefore recomputes the module as it was before the pass that failed
+// (lift, then done on every function), for the report.
 func irBefore(c *Config, p *bpf.Program, be bool, done []*passes.Pass) string {
 	var text string
 	err := guard(func() error {
@@ -262,11 +311,13 @@ func irBefore(c *Config, p *bpf.Program, be bool, done []*passes.Pass) string {
 			return err
 		}
 		for _, ps := range done {
-			if _, err := ps.Run(funcs[0], &passes.Config{BigEndian: be}); err != nil {
-				return err
+			for _, fn := range funcs {
+				if _, err := ps.Run(fn, &passes.Config{BigEndian: be}); err != nil {
+					return err
+				}
 			}
 		}
-		text = funcs[0].String()
+		text = moduleString(funcs)
 		return nil
 	})
 	if err != nil {
@@ -308,30 +359,53 @@ func runReference(p *bpf.Program, mem []byte, bigEndian bool, maxSteps int) (Exe
 	return Execution{R0: r0, Mem: m}, err
 }
 
-// The IR interpreter's address space: the memory block where the reference
-// interpreter puts it, the BPF stack (with the compiler's scratch slots
-// above r10) in a region of its own.
-const irStackBase = 0x2000_0000
+// The IR interpreter's address space: the memory block, the BPF stack
+// frames (one per call depth, the entry's on top) and each frame's
+// compiler scratch slots (Func.NumLocals) in regions of their own. The
+// memory and the stack lie elsewhere than in the reference interpreter
+// (bpf.MemBase, bpf.StackTop), so that a program whose result depends on
+// an address — outside the contract, but a reduction can make one —
+// diverges at lift, not only on the machine, and so never passes for a
+// backend bug.
+const (
+	irMemBase      = 0x4000_0000
+	irStackBase    = 0x2000_0000
+	irStackTop     = irStackBase + bpf.MaxCallDepth*bpf.StackSize
+	irLocalsBase   = 0x3000_0000
+	irLocalsStride = 0x1_0000
+)
 
-// runIR runs fn with r1 = the memory block and r2 = its length.
-func runIR(fn *ir.Func, mem []byte, bigEndian bool, maxSteps int) (Execution, error) {
+// runIR runs a module (the entry first) with r1 = the memory block and
+// r2 = its length.
+func runIR(funcs []*ir.Func, mem []byte, bigEndian bool, maxSteps int) (Execution, error) {
 	m := bytes.Clone(mem)
 	if m == nil {
 		m = []byte{}
 	}
-	stack := make([]byte, bpf.StackSize+8*fn.NumLocals)
 	rm := &ir.RegionMemory{BigEndian: bigEndian, Regions: []*ir.Region{
-		{Base: uint32(bpf.MemBase), Data: m, Name: "mem"},
-		{Base: irStackBase, Data: stack, Name: "stack"},
+		{Base: irMemBase, Data: m, Name: "mem"},
+		{Base: irStackBase, Data: make([]byte, bpf.MaxCallDepth*bpf.StackSize), Name: "stack"},
 	}}
+	locals := 0
+	for _, fn := range funcs {
+		locals = max(locals, fn.NumLocals)
+	}
+	if locals > 0 {
+		for d := range bpf.MaxCallDepth {
+			rm.Regions = append(rm.Regions, &ir.Region{Base: irLocalsBase + uint32(d)*irLocalsStride, Data: make([]byte, 8*locals), Name: fmt.Sprintf("locals%d", d)})
+		}
+	}
 	var r0 uint64
 	err := guard(func() (err error) {
-		r0, err = ir.Interpret(fn, ir.InterpConfig{
-			Args:      []uint32{uint32(bpf.MemBase), uint32(len(m))},
-			Mem:       rm,
-			FramePtr:  irStackBase + bpf.StackSize,
-			LocalBase: irStackBase + bpf.StackSize,
+		r0, err = ir.InterpretModule(funcs, ir.ModuleConfig{
+			Args: []uint32{irMemBase, uint32(len(m))},
+			Mem:  rm,
+			Frame: func(depth int) (uint32, uint32) {
+				return irStackTop - uint32(depth)*bpf.StackSize, irLocalsBase + uint32(depth)*irLocalsStride
+			},
+			MaxDepth:  bpf.MaxCallDepth,
 			MaxSteps:  maxSteps,
+			BigEndian: bigEndian,
 		})
 		return err
 	})
@@ -352,10 +426,11 @@ func disagreement(want, got Execution) string {
 	return ""
 }
 
-// firstCall finds a call instruction: helper, kfunc, callx or local.
-func firstCall(p *bpf.Program) (bpf.Insn, bool) {
+// firstHelperCall finds a call that is not a subprogram call: helper,
+// kfunc or callx.
+func firstHelperCall(p *bpf.Program) (bpf.Insn, bool) {
 	for _, in := range p.Insns {
-		if in.IsCall() || in.IsCallx() || in.IsLocalCall() {
+		if in.IsCall() && !in.IsLocalCall() {
 			return in, true
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -164,10 +166,67 @@ func TestCheckProgramOutsideTheContract(t *testing.T) {
 	require.NotNil(t, f)
 	require.Equal(t, StageReference, f.Stage, "an endless loop hits the reference's step limit")
 
+	// A result that depends on where the memory is diverges at lift
+	// already: the reducer never mistakes one for a backend bug.
+	f = CheckProgram(mustAsm(t, "mov %r0, %r1\nexit"), make([]byte, 8), nil)
+	require.NotNil(t, f)
+	require.Equal(t, StageLift, f.Stage)
+
 	f = CheckProgram(mustAsm(t, "call 1\nexit"), nil, nil)
 	require.NotNil(t, f)
 	require.Equal(t, StageUnsupported, f.Stage)
 	require.Contains(t, f.Msg, "call")
+}
+
+// A program with subprograms runs as a module in every oracle: a callee
+// reads through a pointer into its caller's frame and into the memory,
+// gets 64-bit values, and the caller's r6..r9 survive the call (r7 keeps
+// the memory's address: r1..r5 are the callee's after a call).
+const callsSrc = `
+	mov %r6, 0x7ffffff0
+	mov %r7, %r1
+	stdw [%r10-8], 5
+	mov %r2, %r10
+	add %r2, -8
+	lddw %r3, 0x1234567890
+	call local sum
+	add %r0, %r6
+	ldxw %r1, [%r7+4]
+	add %r0, %r1
+	exit
+sum:
+	mov %r0, %r3
+	ldxdw %r4, [%r2+0]
+	add %r0, %r4
+	rsh %r0, 1
+	mov %r6, 0
+	mov %r2, 0
+	exit`
+
+func TestCheckProgramRunsSubprograms(t *testing.T) {
+	p := mustAsm(t, callsSrc)
+	mem := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	targets := append(slices.Clone(DefaultTargets), mips32.Target{Rev: mips32.R2, BigEndian: true})
+	require.Nil(t, CheckProgram(p, mem, &Config{Targets: targets}))
+
+	want, err := runReference(p, mem, false, 100)
+	require.NoError(t, err)
+	require.Equal(t, uint64((0x1234567890+5)>>1+0x7ffffff0+0x08070605), want.R0)
+
+	// A bug planted in subprograms only is seen in the callee, after lift.
+	f := CheckProgram(p, mem, &Config{Passes: campaigntest.WithPass(campaigntest.InSubprograms(campaigntest.XorToAdd))})
+	require.Nil(t, f, "sum has no xor")
+	f = CheckProgram(mustAsm(t, strings.Replace(callsSrc, "rsh %r0, 1", "xor %r0, 0x10", 1)), mem,
+		&Config{Passes: campaigntest.WithPass(campaigntest.InSubprograms(campaigntest.XorToAdd))})
+	require.NotNil(t, f)
+	require.Equal(t, "pass xor-to-add-in-subprograms", f.Where())
+	require.Contains(t, f.Detail, "func prog__", "the evidence shows the whole module")
+
+	// The machine code of the module is compared too.
+	f = CheckProgram(p, mem, &Config{Engine: tampering(func(x *Execution) { x.R0++ })})
+	require.NotNil(t, f)
+	require.Equal(t, StageMachine, f.Stage)
+	require.Contains(t, f.Detail, "prog__", "the assembly lists the subprogram")
 }
 
 func TestCheckProgramSkipMachine(t *testing.T) {
@@ -215,6 +274,22 @@ func TestCompareCompilationsNamesTheDump(t *testing.T) {
 	require.Nil(t, compareCompilations(a, a, Finding{}))
 }
 
+func TestBackendChangedIRChecksEveryFunction(t *testing.T) {
+	funcs, err := ir.ParseAll("func prog {\nb0:\n    v0:i64 = Const64 [1]\n    Ret v0\n}\nfunc prog__3 {\nb0:\n    v0:i64 = Const64 [2]\n    Ret v0\n}\n")
+	require.NoError(t, err)
+	a, b := funcs[0].String(), funcs[1].String()
+	dumps := []dump{{"lift", "x"}, {"simplify", a}, {"lift", "y"}, {"simplify", b}}
+	require.Nil(t, backendChangedIR(dumps, funcs, Finding{}))
+	funcs[1].Blocks[0].Values[0].AuxInt = 3 // what a backend changing prog__3 would leave
+	f := backendChangedIR(dumps, funcs, Finding{Stage: StageDeterminism})
+	require.NotNil(t, f)
+	require.Equal(t, "determinism backend input", f.Where())
+	require.Equal(t, "the backend changed the IR it compiled (in prog__3)", f.Msg)
+	f = backendChangedIR(dumps[:2], funcs, Finding{Stage: StageDeterminism})
+	require.NotNil(t, f)
+	require.Equal(t, "2 functions compiled, 1 dumped after lift", f.Msg)
+}
+
 // TestCompileMatchesPipeline: Compile is the command-line tool's
 // compilation (pipeline.Compile), dumps and machine code alike.
 func TestCompileMatchesPipeline(t *testing.T) {
@@ -232,6 +307,36 @@ func TestCompileMatchesPipeline(t *testing.T) {
 				require.Equal(t, res.Module.Code, mod.Code)
 				require.Equal(t, res.Module.Relocs, mod.Relocs)
 			}
+		}
+	}
+}
+
+// TestPassMajorOrderMatchesCompile: CheckProgram runs each pass on every
+// function before the next pass (so that the IR interpreter can run the
+// module between passes), the pipeline all passes on one function before
+// the next; passes see one function at a time, so the machine code
+// CheckProgram checks is the code Compile gives.
+func TestPassMajorOrderMatchesCompile(t *testing.T) {
+	for i := range 10 {
+		p, _ := generated(3100 + i)
+		for _, level := range DefaultLevels {
+			target := DefaultTargets[0]
+			funcs, err := bpf.Lift(p, "prog", bpf.LiftOptions{})
+			require.NoError(t, err)
+			require.Greater(t, len(funcs), 1, "a program with subprograms")
+			list, err := passes.Select(level, nil)
+			require.NoError(t, err)
+			for _, ps := range list {
+				for _, fn := range funcs {
+					_, err := ps.Run(fn, &passes.Config{})
+					require.NoError(t, err)
+				}
+			}
+			mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: target, CheckAllocation: true})
+			require.NoError(t, err)
+			want, _, err := Compile(p, target, level, nil)
+			require.NoError(t, err)
+			require.Equal(t, want.Code, mod.Code, "program %d -O%d", 3100+i, level)
 		}
 	}
 }

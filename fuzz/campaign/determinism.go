@@ -61,16 +61,8 @@ func compileForDeterminism(p *bpf.Program, t mips32.Target, level int, base Find
 		return nil, &f
 	}
 	comp := &compilation{dumps: splitDumps(out.String()), code: mod.Code}
-	// The backend must not change the IR it compiles: the final dump was
-	// taken before it ran (for a program of one function, whose dumps are
-	// not interleaved with a subprogram's).
-	if n := len(comp.dumps); n > 0 && len(funcs) == 1 {
-		if after := funcs[0].String(); after != comp.dumps[n-1].text {
-			f := base
-			f.Pass, f.Msg = "backend input", "the backend changed the IR it compiled"
-			f.Detail = "; before the backend\n" + comp.dumps[n-1].text + "; after the backend\n" + after
-			return nil, &f
-		}
+	if f := backendChangedIR(comp.dumps, funcs, base); f != nil {
+		return nil, f
 	}
 	var asm bytes.Buffer
 	if err := mips32.FormatModuleAsm(&asm, mod, t); err != nil {
@@ -82,6 +74,36 @@ func compileForDeterminism(p *bpf.Program, t mips32.Target, level int, base Find
 	relocs := fmt.Sprint(mod.Relocs)
 	comp.asm += "; relocations " + relocs + "\n"
 	return comp, nil
+}
+
+// backendChangedIR checks that the backend left the IR it compiled
+// unchanged: each function's last dump (the pipeline dumps a function's
+// IR after lift and after each pass, then the next function's) is its IR
+// before the backend ran.
+func backendChangedIR(dumps []dump, funcs []*ir.Func, base Finding) *Finding {
+	var last []string // by function
+	for _, d := range dumps {
+		if d.name == "lift" {
+			last = append(last, "")
+		}
+		if len(last) > 0 {
+			last[len(last)-1] = d.text
+		}
+	}
+	if len(last) != len(funcs) {
+		f := base
+		f.Pass, f.Msg = "the pipeline", fmt.Sprintf("%d functions compiled, %d dumped after lift", len(funcs), len(last))
+		return &f
+	}
+	for i, fn := range funcs {
+		if after := fn.String(); after != last[i] {
+			f := base
+			f.Pass, f.Msg = "backend input", "the backend changed the IR it compiled"+inFunc(fn)
+			f.Detail = "; before the backend\n" + last[i] + "; after the backend\n" + after
+			return &f
+		}
+	}
+	return nil
 }
 
 // splitDumps cuts pipeline dump output at its "; after NAME" lines.

@@ -6,8 +6,11 @@
 //     oracle), then in the IR interpreter after lifting and after every
 //     middle-end pass, one pass at a time with ir.Verify in between, and
 //     finally as compiled MIPS code on a machine-code engine (the
-//     in-process simulator, or qemu-user). r0 and the final memory must
-//     agree everywhere; a Finding names the first stage (or pass) that
+//     in-process simulator, or qemu-user). A program with subprograms is
+//     one module throughout: every function lifted, each pass run on all
+//     of them, the module run by ir.InterpretModule and compiled by
+//     mips32.CompileModule. r0 and the final memory must agree
+//     everywhere; a Finding names the first stage (or pass) that
 //     diverged, with the program, its input memory and both results.
 //   - CheckDeterminism compiles a program twice and requires identical IR
 //     after every pass and identical machine code.
@@ -16,8 +19,10 @@
 //     fuzz targets (campaign's _test.go files) and the go-fuzz harnesses
 //     (fuzz/gofuzz) share.
 //   - Reduce shrinks a failing program and its memory by delta debugging,
-//     and WriteRegressionTest stores the result as a conformance-format
-//     .data file that TestRegressions replays on every test run.
+//     keeping jump and `call local` offsets valid and the program inside
+//     the contract (wellformed.go), and WriteRegressionTest stores the
+//     result as a conformance-format .data file that TestRegressions
+//     replays on every test run.
 //
 // docs/fuzzing.md explains how to run a campaign and read a finding.
 //

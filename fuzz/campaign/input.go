@@ -11,8 +11,9 @@ import (
 )
 
 // InputOptions are the generator options fuzz inputs are read with: every
-// kind of instruction progen knows, a 64-byte memory block, bodies of up
-// to 64 instructions.
+// kind of instruction progen knows, subprograms (1 to 4, reached by `call
+// local`), a 64-byte memory block, bodies of up to 64 instructions in all
+// functions together.
 var InputOptions = progen.Options{
 	MemSize:      64,
 	MaxInsns:     64,
@@ -20,6 +21,7 @@ var InputOptions = progen.Options{
 	AllowV4:      true,
 	AllowDiv:     true,
 	Loops:        true,
+	Calls:        true,
 }
 
 // CompileInputOptions are the generator options of the FuzzCompile

@@ -14,10 +14,11 @@ import (
 
 // TestRandomCampaign checks generated programs of every shape the fuzz
 // input format does not reach — long bodies (register pressure, long
-// branches), odd and empty memory sizes, no loops — on all cores. It runs
-// a few seconds' worth by default; BPFOPT_CAMPAIGN_SECONDS sets a duration
-// for a real campaign and BPFOPT_CAMPAIGN_INSNS the maximum body length
-// (default 150). A finding is reduced before it is reported.
+// branches), odd and empty memory sizes, no loops, no subprograms — on
+// all cores. It runs a few seconds' worth by default;
+// BPFOPT_CAMPAIGN_SECONDS sets a duration for a real campaign and
+// BPFOPT_CAMPAIGN_INSNS the maximum body length (default 150). A finding
+// is reduced before it is reported.
 func TestRandomCampaign(t *testing.T) {
 	secs, _ := strconv.Atoi(os.Getenv("BPFOPT_CAMPAIGN_SECONDS"))
 	count := 0 // programs per worker when no duration is given
@@ -50,6 +51,7 @@ func TestRandomCampaign(t *testing.T) {
 				o.MaxInsns = insns
 				o.MemSize = []int{64, 13, 7, 1, 0, 256, 33}[i%7]
 				o.Loops = i%3 != 0
+				o.Calls = i%2 == 1 // the fuzz inputs always have subprograms
 				p := progen.Generate(r, o)
 				mem := make([]byte, o.MemSize)
 				for k := range mem {

@@ -10,13 +10,17 @@ import (
 // The reducer: delta debugging (Zeller and Hildebrandt, "Simplifying and
 // Isolating Failure-Inducing Input", TSE 2002) over a program's
 // instructions and its memory bytes. Removing instructions from eBPF code
-// must keep it valid: a removed instruction's jumps-in are retargeted to
-// the next instruction kept (where control would have gone next had the
-// instruction been a no-op), every offset is recomputed for the new
-// layout, and the candidate must pass bpf.NewProgram. A candidate is kept
-// only when it is valid and still fails. After the removals, single
-// instructions are simplified (constants to 0 or 1, conditional jumps to
-// unconditional ones) and memory bytes are zeroed the same way.
+// must keep it valid: a removed instruction's jumps-in and calls-in are
+// retargeted to the next instruction kept (where control would have gone
+// next had the instruction been a no-op), every jump and `call local`
+// offset is recomputed for the new layout, and the candidate must pass
+// bpf.NewProgram and wellFormed (no jump between functions, no recursion,
+// no read of a register a call left undefined). A candidate is kept only
+// when it is valid and still fails. Each round first tries to drop whole
+// subprograms with every call to them, then removes instructions, then
+// simplifies single instructions (constants to 0 or 1, conditional jumps
+// to unconditional ones, lddw to mov) and zeroes memory bytes the same
+// way; rounds repeat until one changes nothing.
 
 // Reduce returns the smallest program and memory it finds for which
 // stillFails holds, starting from p and mem (for which it must hold; if
@@ -28,14 +32,47 @@ func Reduce(p *bpf.Program, mem []byte, stillFails func(*bpf.Program, []byte) bo
 		return p, mem
 	}
 	for {
-		size := len(p.Insns)
+		text, oldMem := bpf.Disassemble(p), bytes.Clone(mem)
+		p = dropSubprograms(p, mem, stillFails)
 		p = reduceInsns(p, mem, stillFails)
 		p = simplifyInsns(p, mem, stillFails)
 		mem = reduceMem(p, mem, stillFails)
-		if len(p.Insns) >= size {
+		if bpf.Disassemble(p) == text && bytes.Equal(mem, oldMem) {
 			return p, mem
 		}
 	}
+}
+
+// dropSubprograms tries, last subprogram first, to remove a subprogram
+// together with every call to it (the code that sets up its arguments
+// stays for reduceInsns): ddmin alone rarely removes a callee and its
+// distant call sites in the same step.
+func dropSubprograms(p *bpf.Program, mem []byte, stillFails func(*bpf.Program, []byte) bool) *bpf.Program {
+	starts, err := functionStarts(p)
+	if err != nil {
+		return p
+	}
+	for fi := len(starts) - 1; fi >= 1; fi-- {
+		// A drop removes call sites in earlier functions too: find the
+		// function's place in the current program.
+		cur, err := functionStarts(p)
+		if err != nil || fi >= len(cur) {
+			continue
+		}
+		start, end := cur[fi], len(p.Insns)
+		if fi+1 < len(cur) {
+			end = cur[fi+1]
+		}
+		keep := make([]bool, len(p.Insns))
+		for k, in := range p.Insns {
+			call := in.IsLocalCall() && p.IndexOfSlot(in.CallTarget()) == start
+			keep[k] = !call && (k < start || k >= end)
+		}
+		if q, ok := removeInsns(p, keep); ok && stillFails(q, mem) {
+			p = q
+		}
+	}
+	return p
 }
 
 // reduceInsns removes instructions by ddmin.
@@ -118,12 +155,20 @@ func ddmin(n int, test func(keep []bool) bool) []bool {
 	}
 }
 
-// removeInsns builds the program of p's instructions that keep marks, with
-// jumps and local calls into removed instructions retargeted to the next
-// kept one, and validates it. ok is false when no valid program results
-// (a jump would leave the program, or the last instruction is not an exit
-// or jump).
+// removeInsns builds the program of p's instructions that keep marks
+// (relayout without replacements).
 func removeInsns(p *bpf.Program, keep []bool) (*bpf.Program, bool) {
+	return relayout(p, keep, -1, bpf.Insn{})
+}
+
+// relayout builds the program of p's instructions that keep marks, with
+// instruction at index repl (-1: none) replaced by with, jumps and local
+// calls into removed instructions retargeted to the next kept one, and
+// every offset recomputed for the new layout (a replacement may change the
+// number of slots: lddw to mov). ok is false when the result is not a
+// valid, well-formed program (a jump would leave the program or its
+// function, the last instruction is not an exit or jump, ...).
+func relayout(p *bpf.Program, keep []bool, repl int, with bpf.Insn) (*bpf.Program, bool) {
 	n := len(p.Insns)
 	// next[i] is the first kept index at or after i; n when none.
 	next := make([]int, n+1)
@@ -138,43 +183,43 @@ func removeInsns(p *bpf.Program, keep []bool) (*bpf.Program, bool) {
 	newSlot := make([]int, n)
 	slot := 0
 	var out []bpf.Insn
-	for i, in := range p.Insns {
-		if keep[i] {
-			newSlot[i] = slot
-			slot += in.SlotCount()
-			out = append(out, in)
-		}
-	}
-	if len(out) == 0 {
-		return nil, false
-	}
-	k := 0
+	var from []int // out[k] is p.Insns[from[k]]
 	for i, in := range p.Insns {
 		if !keep[i] {
 			continue
 		}
+		if i == repl {
+			in = with
+		}
+		newSlot[i] = slot
+		slot += in.SlotCount()
+		out = append(out, in)
+		from = append(from, i)
+	}
+	if len(out) == 0 {
+		return nil, false
+	}
+	for k, i := range from {
+		orig := p.Insns[i]
 		var target int
 		switch {
-		case in.IsJA() || in.IsCondJump():
-			target = in.JumpTarget()
-		case in.IsLocalCall():
-			target = in.CallTarget()
+		case orig.IsJA() || orig.IsCondJump():
+			target = orig.JumpTarget()
+		case orig.IsLocalCall():
+			target = orig.CallTarget()
 		default:
-			k++
 			continue
 		}
 		ti := p.IndexOfSlot(target)
 		if ti < 0 || ti >= n || next[ti] == n {
 			return nil, false
 		}
-		off := newSlot[next[ti]] - (newSlot[i] + 1)
-		if !setOffset(&out[k], off) {
+		if !setOffset(&out[k], newSlot[next[ti]]-(newSlot[i]+1)) {
 			return nil, false
 		}
-		k++
 	}
 	q, err := bpf.NewProgram(p.Name, out)
-	if err != nil {
+	if err != nil || wellFormed(q) != nil {
 		return nil, false
 	}
 	return q, true
@@ -197,11 +242,12 @@ func setOffset(in *bpf.Insn, off int) bool {
 // unconditional.
 func simplifyInsns(p *bpf.Program, mem []byte, stillFails func(*bpf.Program, []byte) bool) *bpf.Program {
 	for i := 0; i < len(p.Insns); i++ {
+		all := make([]bool, len(p.Insns))
+		for k := range all {
+			all[k] = true
+		}
 		for _, cand := range simpler(p.Insns[i]) {
-			insns := slices.Clone(p.Insns)
-			insns[i] = cand
-			q, err := bpf.NewProgram(p.Name, insns)
-			if err == nil && stillFails(q, mem) {
+			if q, ok := relayout(p, all, i, cand); ok && stillFails(q, mem) {
 				p = q
 				break
 			}

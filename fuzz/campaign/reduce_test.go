@@ -70,7 +70,10 @@ func TestReduceKeepsJumpsValid(t *testing.T) {
 		}
 		q, _ := Reduce(p, mem, stillFails)
 		require.NoError(t, q.Validate())
-		require.LessOrEqual(t, len(q.Insns), 3, "%s", bpf.Disassemble(q))
+		require.NoError(t, wellFormed(q))
+		// The jump, what it jumps over and the exit; the jump may be dead
+		// code after the entry's exit (the predicate does not run it).
+		require.LessOrEqual(t, len(q.Insns), 4, "%s", bpf.Disassemble(q))
 		return
 	}
 	t.Fatal("no generated program has a conditional exit")
@@ -107,6 +110,110 @@ func TestRemoveInsnsRetargetsJumps(t *testing.T) {
 	require.False(t, ok)
 }
 
+func TestRelayoutKeepsCallsValid(t *testing.T) {
+	p := mustAsm(t, `
+		mov %r1, 1
+		call local f
+		lddw %r6, 0x7
+		call local g
+		add %r0, %r6
+		exit
+	f:
+		mov %r6, 2
+		mov %r0, %r1
+		exit
+	g:
+		mov %r0, 3
+		exit`)
+	// Remove f's first instruction: the call lands on the next one of f.
+	keep := []bool{true, true, true, true, true, true, false, true, true, true, true}
+	q, ok := removeInsns(p, keep)
+	require.True(t, ok)
+	require.Equal(t, "mov %r1, 1\ncall local L7\nlddw %r6, 0x7\ncall local L9\nadd %r0, %r6\nexit\nL7:\nmov %r0, %r1\nexit\nL9:\nmov %r0, 3\nexit\n", bpf.Disassemble(q))
+
+	// lddw (two slots) becomes mov (one): the call after it and the one
+	// before it still reach their functions.
+	all := make([]bool, len(p.Insns))
+	for i := range all {
+		all[i] = true
+	}
+	q, ok = relayout(p, all, 2, bpf.Insn{Op: bpf.ClassALU64 | bpf.AluMOV | bpf.SrcK, Dst: bpf.R6, Imm: 7})
+	require.True(t, ok)
+	require.Equal(t, "mov %r1, 1\ncall local L6\nmov %r6, 7\ncall local L9\nadd %r0, %r6\nexit\nL6:\nmov %r6, 2\nmov %r0, %r1\nexit\nL9:\nmov %r0, 3\nexit\n", bpf.Disassemble(q))
+	r0, err := runReference(q, nil, false, 100)
+	require.NoError(t, err)
+	require.Equal(t, uint64(10), r0.R0)
+
+	// Removing g's write of r0 makes its exit return what the caller
+	// left there: not well-formed.
+	keep = []bool{true, true, true, true, true, true, true, true, true, false, true}
+	_, ok = removeInsns(p, keep)
+	require.False(t, ok)
+	// Removing f's exit makes it fall through into g.
+	keep = []bool{true, true, true, true, true, true, true, true, false, true, true}
+	_, ok = removeInsns(p, keep)
+	require.False(t, ok)
+}
+
+func TestDropSubprograms(t *testing.T) {
+	p := mustAsm(t, `
+		mov %r0, 6
+		call local f
+		mov %r0, 6
+		xor %r0, 3
+		exit
+	f:
+		mov %r0, 1
+		call local g
+		exit
+	g:
+		mov %r0, 2
+		exit`)
+	// Fails when the entry xors and the program runs: neither subprogram
+	// matters, and the first round drops both with their calls.
+	stillFails := func(p *bpf.Program, mem []byte) bool {
+		return slices.ContainsFunc(p.Insns, func(in bpf.Insn) bool { return in.Op == bpf.ClassALU64|bpf.AluXOR|bpf.SrcK }) && runsCleanly(p, mem)
+	}
+	q := dropSubprograms(p, nil, stillFails)
+	require.Equal(t, "mov %r0, 6\nmov %r0, 6\nxor %r0, 3\nexit\n", bpf.Disassemble(q))
+}
+
+// firstFinding returns the first generated program on which cfg's check
+// fails, its memory and the finding.
+func firstFinding(t *testing.T, cfg *Config) (*bpf.Program, []byte, *Finding) {
+	for i := range 50 {
+		p, mem := generated(i)
+		if f := CheckProgram(p, mem, cfg); f != nil {
+			return p, mem, f
+		}
+	}
+	t.Fatal("no generated program shows the planted bug")
+	return nil, nil, nil
+}
+
+// TestReducePlantedMiscompileInSubprogram: a bug that shows only in
+// subprograms reduces to a program that still calls one, with valid call
+// offsets, and the reduced program still disagrees.
+func TestReducePlantedMiscompileInSubprogram(t *testing.T) {
+	cfg := &Config{Passes: campaigntest.WithPass(campaigntest.InSubprograms(campaigntest.XorToAdd)), MaxSteps: progen.StepBound(genOptions)}
+	p, mem, f := firstFinding(t, cfg)
+	require.Equal(t, "pass xor-to-add-in-subprograms", f.Where(), f.String())
+
+	q, qmem := Reduce(p, mem, SameFailure(f, cfg))
+	text := bpf.Disassemble(q)
+	require.NoError(t, wellFormed(q))
+	require.Contains(t, text, "call local", "the bug needs a subprogram:\n%s", text)
+	require.Contains(t, text, "xor")
+	// The entry's call and exit; the subprogram's r0, the xor, its exit
+	// (and perhaps the xor's other operand).
+	require.LessOrEqual(t, len(q.Insns), 6, "from %d instructions to:\n%s", len(p.Insns), text)
+	g := CheckProgram(q, qmem, cfg)
+	require.NotNil(t, g, "the reduced program still disagrees")
+	require.Equal(t, f.Key(), g.Key())
+	require.Nil(t, CheckProgram(q, qmem, nil), "and agrees without the planted bug")
+	t.Logf("reduced %d to %d instructions:\n%s", len(p.Insns), len(q.Insns), text)
+}
+
 func TestReduceMemory(t *testing.T) {
 	p := mustAsm(t, "ldxb %r0, [%r1+5]\nexit")
 	mem := []byte{9, 9, 9, 9, 9, 7, 9, 9}
@@ -131,14 +238,7 @@ func TestReduceReturnsInputThatDoesNotFail(t *testing.T) {
 // WriteRegressionTest stores it, and the stored test reproduces it.
 func TestReducePlantedMiscompile(t *testing.T) {
 	cfg := &Config{Passes: campaigntest.WithPass(campaigntest.XorToAdd), MaxSteps: progen.StepBound(genOptions)}
-	var p *bpf.Program
-	var mem []byte
-	var f *Finding
-	for i := 0; f == nil; i++ {
-		require.Less(t, i, 50, "no generated program shows the planted bug")
-		p, mem = generated(i)
-		f = CheckProgram(p, mem, cfg)
-	}
+	p, mem, f := firstFinding(t, cfg)
 	require.Equal(t, "pass xor-to-add", f.Where(), f.String())
 
 	q, qmem := Reduce(p, mem, SameFailure(f, cfg))

@@ -5,9 +5,13 @@ package gofuzz
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfopt/bpfopt/frontend/bpf"
+	"github.com/bpfopt/bpfopt/fuzz/campaign"
 )
 
 // The harnesses run on their seed corpora (go test -tags gofuzz
@@ -36,6 +40,22 @@ func TestHarnessesOnSeeds(t *testing.T) {
 				require.Equal(t, 1, h.fn(data), p)
 			}
 		})
+	}
+}
+
+// The differential, determinism and compile harnesses read programs with
+// subprograms (campaign.InputOptions has Calls): their seeds reach calls.
+func TestHarnessSeedsHaveSubprogramCalls(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("corpus-progen", "*"))
+	require.NoError(t, err)
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		diff, _ := campaign.ProgramFromInput(data, campaign.InputOptions) // Fuzz, FuzzDeterminism
+		compile, _ := campaign.CompileProgramFromInput(data)
+		for _, p := range []*bpf.Program{diff, compile} {
+			require.True(t, slices.ContainsFunc(p.Insns, bpf.Insn.IsLocalCall), "%s:\n%s", path, bpf.Disassemble(p))
+		}
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package kernel cross-checks the reference interpreter (frontend/bpf)
 // against the Linux kernel on this machine: random KernelSafe programs from
-// fuzz/progen run both through BPF_PROG_TEST_RUN, as XDP programs on a
-// packet, and through bpf.Interpret on the same bytes, and must agree on the
-// 32-bit result and on the packet afterwards. A disagreement is minimized
+// fuzz/progen, with subprograms (`call local`), run both through
+// BPF_PROG_TEST_RUN, as XDP programs on a packet, and through
+// bpf.Interpret on the same bytes, and must agree on the 32-bit result
+// and on the packet afterwards. A disagreement is minimized
 // and reported with both programs, unless the kernel agrees on an
 // equivalent copy of the program (branches inverted, nops inserted): then
 // it is a kernel verifier bug, counted and logged. kernelbugs_test.go holds

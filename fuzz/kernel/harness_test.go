@@ -62,7 +62,8 @@ func forKernel(body *bpf.Program) (*bpf.Program, error) {
 // insertAfter returns p with extra(i, p.Insns[i]) inserted after each
 // instruction. A jump to the instruction after an insertion lands after
 // the inserted code: it comes from a path that did not run the
-// instruction the insertion belongs to.
+// instruction the insertion belongs to. A local call still enters its
+// subprogram's first instruction.
 func insertAfter(p *bpf.Program, extra func(i int, in bpf.Insn) []bpf.Insn) (*bpf.Program, error) {
 	extras := make([][]bpf.Insn, len(p.Insns))
 	shift := make([]int, len(p.SlotIndex)+1) // slots inserted before each old slot
@@ -80,18 +81,32 @@ func insertAfter(p *bpf.Program, extra func(i int, in bpf.Insn) []bpf.Insn) (*bp
 	moved := func(s int) int { return s + shift[s] }
 	var out []bpf.Insn
 	for i, in := range p.Insns {
-		if in.IsJA() || in.IsCondJump() {
-			off := moved(in.JumpTarget()) - (moved(in.Slot) + 1)
-			if in.Class() == bpf.ClassJMP32 && in.Code() == bpf.JmpJA {
-				in.Imm = int32(off)
-			} else {
-				in.Off = int16(off)
-			}
-		}
-		out = append(out, in)
+		out = append(out, relocate(in, moved))
 		out = append(out, extras[i]...)
 	}
 	return bpf.NewProgram(p.Name, out)
+}
+
+// relocate returns in with its offset recomputed, if it is a jump or a
+// local call (both are relative to the next slot), for a layout where
+// each old slot s moves to moved(s).
+func relocate(in bpf.Insn, moved func(slot int) int) bpf.Insn {
+	var target int
+	switch {
+	case in.IsJA() || in.IsCondJump():
+		target = in.JumpTarget()
+	case in.IsLocalCall():
+		target = in.CallTarget()
+	default:
+		return in
+	}
+	off := moved(target) - (moved(in.Slot) + 1)
+	if in.IsLocalCall() || in.Class() == bpf.ClassJMP32 && in.Code() == bpf.JmpJA {
+		in.Imm = int32(off)
+	} else {
+		in.Off = int16(off)
+	}
+	return in
 }
 
 func isCmpxchg32(in bpf.Insn) bool {

@@ -25,7 +25,7 @@ const seedTag = 0x6b65726e656c // "kernel"
 var kernelOptions = progen.Options{
 	MemSize: packetSize, MaxInsns: 120,
 	AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true,
-	KernelSafe: true,
+	KernelSafe: true, Calls: true,
 }
 
 // randomPacket is the packet program seed runs on.
@@ -126,7 +126,7 @@ var negated = map[uint8]uint8{
 }
 
 // invertBranches rewrites each `if c goto T` (but jset) as
-// `if !c goto +1; goto T`.
+// `if !c goto +1; goto T`, relocating the other jumps and the local calls.
 func invertBranches(p *bpf.Program) (*bpf.Program, error) {
 	flips := func(in bpf.Insn) bool {
 		_, ok := negated[in.Code()]
@@ -146,22 +146,14 @@ func invertBranches(p *bpf.Program) (*bpf.Program, error) {
 	moved := func(s int) int { return s + shift[s] }
 	var out []bpf.Insn
 	for _, in := range p.Insns {
-		switch {
-		case flips(in):
-			ja := bpf.Insn{Op: bpf.ClassJMP | bpf.JmpJA, Off: int16(moved(in.JumpTarget()) - (moved(in.Slot) + 2))}
-			in.Op = in.Op&^0xf0 | negated[in.Code()]
-			in.Off = 1
-			out = append(out, in, ja)
+		if !flips(in) {
+			out = append(out, relocate(in, moved))
 			continue
-		case in.IsJA() || in.IsCondJump():
-			off := moved(in.JumpTarget()) - (moved(in.Slot) + 1)
-			if in.Class() == bpf.ClassJMP32 && in.Code() == bpf.JmpJA {
-				in.Imm = int32(off)
-			} else {
-				in.Off = int16(off)
-			}
 		}
-		out = append(out, in)
+		ja := bpf.Insn{Op: bpf.ClassJMP | bpf.JmpJA, Off: int16(moved(in.JumpTarget()) - (moved(in.Slot) + 2))}
+		in.Op = in.Op&^0xf0 | negated[in.Code()]
+		in.Off = 1
+		out = append(out, in, ja)
 	}
 	return bpf.NewProgram(p.Name, out)
 }

@@ -9,6 +9,7 @@ package campaigntest
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/bpfopt/bpfopt/ir"
 	"github.com/bpfopt/bpfopt/passes"
@@ -29,6 +30,21 @@ var XorToAdd = &passes.Pass{Name: "xor-to-add", Run: func(f *ir.Func, _ *passes.
 	}
 	return passes.Stats{"broken": n}, nil
 }}
+
+// InSubprograms is pass p restricted to subprograms: it leaves a
+// program's entry alone, so the bug it plants shows only through a call.
+// Subprograms are the functions the lifter names ENTRY__SUB.
+func InSubprograms(p *passes.Pass) *passes.Pass {
+	q := *p
+	q.Name = p.Name + "-in-subprograms"
+	q.Run = func(f *ir.Func, c *passes.Config) (passes.Stats, error) {
+		if !strings.Contains(f.Name, "__") {
+			return nil, nil
+		}
+		return p.Run(f, c)
+	}
+	return &q
+}
 
 // WithPass returns a campaign.Config.Passes function that runs the level's
 // passes with extra right after legalize64 (which every level runs; -O2
