@@ -41,6 +41,7 @@ const cfgRounds = 32
 
 func cfgPass(f *ir.Func, _ *Config) (Stats, error) {
 	st := Stats{}
+	phis := newPhiWatch(f)
 	for range cfgRounds {
 		n := 0
 		count := func(what string, k int) {
@@ -50,9 +51,9 @@ func cfgPass(f *ir.Func, _ *Config) (Stats, error) {
 		count("values removed", removeDeadValues(f)) // they may be all an empty block holds
 		count("branches folded", foldConstantBranches(f)+foldSameTargetBranches(f))
 		count("blocks removed", removeUnreachableBlocks(f))
-		count("phis removed", removeTrivialPhis(f))
-		count("jumps threaded", threadJumps(f))
-		count("empty blocks removed", removeEmptyBlocks(f))
+		count("phis removed", phis.removeTrivial(f))
+		count("jumps threaded", threadJumps(f, phis))
+		count("empty blocks removed", removeEmptyBlocks(f, phis))
 		count("blocks merged", mergeBlocks(f))
 		if n == 0 {
 			break
@@ -60,6 +61,82 @@ func cfgPass(f *ir.Func, _ *Config) (Stats, error) {
 	}
 	deleteZeros(st)
 	return st, nil
+}
+
+// phiWatch spares cfg's rounds the search for trivial phis in blocks
+// where none can have appeared. A phi that was not trivial becomes so
+// only when its block loses a predecessor (the argument goes with it),
+// gains one (redirect: a new argument, while another edge may go), or
+// when its arguments are replaced (removeTrivialPhis itself); a merge
+// only renames a predecessor. So a round looks at the blocks with fewer
+// predecessors than at their last look and those redirect gave one, and
+// if it finds a trivial phi there, does removeTrivialPhis's whole search,
+// which replaces arguments everywhere.
+type phiWatch struct {
+	preds []int // by block ID: the block's predecessors at the last look, -1: never looked
+}
+
+func newPhiWatch(f *ir.Func) *phiWatch {
+	w := &phiWatch{preds: make([]int, f.NumBlocks())}
+	for i := range w.preds {
+		w.preds[i] = -1
+	}
+	return w
+}
+
+// gained records that redirect gave b an edge.
+func (w *phiWatch) gained(b *ir.Block) {
+	if b.ID < len(w.preds) {
+		w.preds[b.ID] = -1
+	}
+}
+
+// removeTrivial is removeTrivialPhis(f), looking first at the blocks whose
+// predecessors changed.
+func (w *phiWatch) removeTrivial(f *ir.Func) int {
+	found := false
+	for _, b := range f.Blocks {
+		if b.ID < len(w.preds) && w.preds[b.ID] >= 0 && len(b.Preds) >= w.preds[b.ID] {
+			continue
+		}
+		for _, v := range b.Values {
+			if v.Op != ir.OpPhi {
+				break
+			}
+			if isTrivialPhi(v) {
+				found = true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	n := 0
+	if found {
+		n = removeTrivialPhis(f)
+	}
+	for _, b := range f.Blocks {
+		if b.ID < len(w.preds) {
+			w.preds[b.ID] = len(b.Preds)
+		}
+	}
+	return n
+}
+
+// isTrivialPhi reports a phi whose arguments are all one value or itself.
+func isTrivialPhi(v *ir.Value) bool {
+	var x *ir.Value
+	for _, a := range v.Args {
+		if a == v || a == x {
+			continue
+		}
+		if x != nil {
+			return false
+		}
+		x = a
+	}
+	return x != nil
 }
 
 // foldSameTargetBranches turns "If c -> s, s" into "Jump s" when s's phis
@@ -124,7 +201,8 @@ func succIndex(b *ir.Block, j int) int {
 // or, where that is a phi of b, that phi's argument for edge j. The
 // argument must dominate the source, which holds when b defines nothing
 // else that s's phis use. The edge's phi arguments in b go away.
-func redirect(b *ir.Block, j int, s *ir.Block, via int) {
+func redirect(b *ir.Block, j int, s *ir.Block, via int, w *phiWatch) {
+	w.gained(s)
 	p := b.Preds[j]
 	p.Succs[succIndex(b, j)] = s
 	s.Preds = append(s.Preds, p)
@@ -154,7 +232,7 @@ func hasSucc(p, s *ir.Block) bool {
 // removeEmptyBlocks bypasses blocks that hold no value and jump to
 // another block. When the target has phis, a predecessor that already
 // reaches it keeps the empty block.
-func removeEmptyBlocks(f *ir.Func) int {
+func removeEmptyBlocks(f *ir.Func, w *phiWatch) int {
 	n := 0
 	for _, b := range f.Blocks[1:] { // the entry has no predecessor to hand over
 		if b.Kind != ir.BlockJump || len(b.Values) > 0 || b.Succs[0] == b || len(b.Preds) == 0 {
@@ -167,7 +245,7 @@ func removeEmptyBlocks(f *ir.Func) int {
 			if hasPhis(s) && hasSucc(b.Preds[j], s) {
 				continue
 			}
-			redirect(b, j, s, via)
+			redirect(b, j, s, via, w)
 			moved = true
 		}
 		if moved {
@@ -234,15 +312,21 @@ func mergeBlocks(f *ir.Func) int {
 
 // threadJumps bypasses blocks that only decide a branch from a phi, on the
 // edges where the phi is a constant.
-func threadJumps(f *ir.Func) int {
-	onCycle := blocksOnCycles(f)
+func threadJumps(f *ir.Func, w *phiWatch) int {
+	var onCycle []bool // found once a block qualifies
 	n := 0
 	for _, b := range f.Blocks[1:] {
-		if b.Kind != ir.BlockIf || onCycle[b.ID] {
+		if b.Kind != ir.BlockIf || !hasPhis(b) {
 			continue
 		}
 		p, ok := phiTest(b)
 		if !ok {
+			continue
+		}
+		if onCycle == nil {
+			onCycle = blocksOnCycles(f)
+		}
+		if onCycle[b.ID] {
 			continue
 		}
 		for j := len(b.Preds) - 1; j >= 0; j-- {
@@ -258,7 +342,7 @@ func threadJumps(f *ir.Func) int {
 			if hasPhis(t) && hasSucc(b.Preds[j], t) {
 				continue
 			}
-			redirect(b, j, t, predIndex(b, taken))
+			redirect(b, j, t, predIndex(b, taken), w)
 			n++
 		}
 	}
@@ -279,7 +363,9 @@ func phiTest(b *ir.Block) (*ir.Value, bool) {
 	if c := b.Controls[0]; c.Op == ir.OpPhi && c.Block == b {
 		p = c
 	}
-	chain := map[*ir.Value]bool{}
+	// The chain is the ops after the phis; an argument in b that is not a
+	// phi comes before its user, so it is in the chain.
+	chain := func(a *ir.Value) bool { return a.Block == b && a.Op != ir.OpPhi }
 	known := 1 // uses accounted for: the control, ...
 	for _, v := range b.Values[nphi:] {
 		if !isPure32(v.Op) {
@@ -287,7 +373,7 @@ func phiTest(b *ir.Block) (*ir.Value, bool) {
 		}
 		for _, a := range v.Args {
 			switch {
-			case chain[a]:
+			case chain(a):
 			case a.Op == ir.OpPhi && a.Block == b && (p == nil || p == a):
 				p = a
 			case a.Op == ir.OpConst32:
@@ -297,9 +383,8 @@ func phiTest(b *ir.Block) (*ir.Value, bool) {
 			}
 			known++ // ... the uses by the ops, ...
 		}
-		chain[v] = true
 	}
-	if p == nil || p.Type != ir.I32 || !(chain[b.Controls[0]] || b.Controls[0] == p) {
+	if p == nil || p.Type != ir.I32 || !(chain(b.Controls[0]) || b.Controls[0] == p) {
 		return nil, false
 	}
 	for i, s := range b.Succs {

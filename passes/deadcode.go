@@ -140,13 +140,16 @@ func removeUnreachableBlocks(f *ir.Func) int {
 // (or the phi itself) by x, to a fixed point, and returns how many it
 // replaced. x dominates every predecessor, hence the phi's block.
 func removeTrivialPhis(f *ir.Func) int {
-	repl := make([]*ir.Value, f.NumValues())
+	var repl []*ir.Value // made at the first trivial phi
 	n := 0
 	for changed := true; changed; {
 		changed = false
 		for _, b := range f.Blocks {
 			for _, v := range b.Values {
-				if v.Op != ir.OpPhi || repl[v.ID] != nil {
+				if v.Op != ir.OpPhi {
+					break // phis come first
+				}
+				if v.ID < len(repl) && repl[v.ID] != nil {
 					continue
 				}
 				var x *ir.Value
@@ -163,6 +166,9 @@ func removeTrivialPhis(f *ir.Func) int {
 					x = a
 				}
 				if trivial && x != nil {
+					if repl == nil {
+						repl = make([]*ir.Value, f.NumValues())
+					}
 					repl[v.ID] = x
 					n++
 					changed = true

@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
@@ -238,4 +239,33 @@ func valuesByID(f *ir.Func) map[int]*ir.Value {
 		}
 	}
 	return m
+}
+
+// TestKnownBitsLoopUsers checks the analysis's shortcuts (knownbits.go):
+// propagating a change only to users in the value's outermost loop, and
+// only to phis for a value its block's visit changed, must give exactly
+// the facts of propagating to every user in a visited block, on random
+// functions with loops, diamonds and legalized 64-bit code.
+func TestKnownBitsLoopUsers(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 43))
+	sources := []diffSource{srcI32, srcLegalized}
+	compared := 0
+	for i := range 300 {
+		src := sources[i%len(sources)]
+		f := src.gen(r, fmt.Sprintf("loops%d", i))
+		if len(src.setup) > 0 {
+			_, err := Run(f, 0, &Config{Passes: src.setup, VerifyEach: true})
+			require.NoError(t, err)
+		}
+		short, all := knownBits(f, false), knownBits(f, true)
+		require.Equal(t, all.execBlock, short.execBlock, "executable blocks of\n%s", f)
+		for _, b := range f.Blocks {
+			for _, v := range b.Values {
+				require.Equal(t, all.reached[v.ID], short.reached[v.ID], "v%d reached, in\n%s", v.ID, f)
+				require.Equal(t, all.fact(v), short.fact(v), "v%d's fact, in\n%s", v.ID, f)
+				compared++
+			}
+		}
+	}
+	t.Logf("%d values compared", compared)
 }

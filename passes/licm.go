@@ -85,17 +85,22 @@ func licmPass(f *ir.Func, _ *Config) (Stats, error) {
 		nest = ssa.NaturalLoops(f, dom)
 	}
 	cloned := map[*ir.Value]bool{}
+	merged := mergedValues{}
 	for i := len(nest.Loops) - 1; i >= 0; i-- { // outermost first
 		l := nest.Loops[i]
+		merged.resolveIn(l.Blocks)
 		vs := licmCandidates(l, dom)
 		ph := preheader(l)
 		if len(vs) == 0 || ph == nil {
 			continue
 		}
 		st["values hoisted"] += len(vs)
-		copies, merged := hoist(f, l, ph, vs, cloned)
+		copies, n := hoist(l, ph, vs, cloned, merged)
 		st["values copied"] += copies
-		st["values merged"] += merged
+		st["values merged"] += n
+	}
+	if len(merged) > 0 {
+		merged.resolveIn(f.Blocks)
 	}
 	if len(cloned) > 0 {
 		f.RemoveDeadValuesFrom(func(v *ir.Value) bool { return cloned[v] })
@@ -263,12 +268,14 @@ func mergeEdges[T any](xs []T, merged []bool, first int, x T) []T {
 // may have no use left. Values equal to one ph already holds (cse merges
 // cheap values only within a block, and several copies of one map
 // address in a loop would each take a register) are merged into it
-// It returns the number of copies and of merged values.
-func hoist(f *ir.Func, l *ssa.Loop, ph *ir.Block, vs []*ir.Value, cloned map[*ir.Value]bool) (copies, merged int) {
+// (recorded in merged, whose uses the caller rewires). It returns
+// the number of copies and of merged values.
+func hoist(l *ssa.Loop, ph *ir.Block, vs []*ir.Value, cloned map[*ir.Value]bool, merged mergedValues) (copies, nmerged int) {
 	moving := map[*ir.Value]bool{}
 	for _, v := range vs {
 		moving[v] = true
 	}
+	merged.resolveIn([]*ir.Block{ph})
 	held := map[cseKey]*ir.Value{} // ph's pure values
 	for _, v := range ph.Values {
 		if k, ok := pureKey(v); ok {
@@ -277,6 +284,7 @@ func hoist(f *ir.Func, l *ssa.Loop, ph *ir.Block, vs []*ir.Value, cloned map[*ir
 	}
 	var copyOf func(a *ir.Value) *ir.Value
 	copyOf = func(a *ir.Value) *ir.Value {
+		a = merged.resolve(a) // merged earlier in this loop
 		if moving[a] || !l.Contains(a.Block) {
 			return a
 		}
@@ -303,9 +311,9 @@ func hoist(f *ir.Func, l *ssa.Loop, ph *ir.Block, vs []*ir.Value, cloned map[*ir
 		}
 		k, ok := pureKey(v)
 		if w := held[k]; ok && w != nil {
-			f.ReplaceUses(v, w)
+			merged[v] = w
 			v.ResetArgs()
-			merged++
+			nmerged++
 			continue
 		}
 		if ok {
@@ -326,7 +334,48 @@ func hoist(f *ir.Func, l *ssa.Loop, ph *ir.Block, vs []*ir.Value, cloned map[*ir
 	for _, v := range ph.Values {
 		v.Block = ph
 	}
-	return copies, merged
+	return copies, nmerged
+}
+
+// mergedValues maps each value hoist merged into an equal one to that
+// one. The uses of a merged value are rewired lazily, by resolveIn over
+// the blocks a later step reads (each loop before its candidates are
+// found) and over the function once at the end: one sweep per merge
+// would make licm quadratic on a large function.
+type mergedValues map[*ir.Value]*ir.Value
+
+func (m mergedValues) resolve(v *ir.Value) *ir.Value {
+	for {
+		w, ok := m[v]
+		if !ok {
+			return v
+		}
+		v = w
+	}
+}
+
+// resolveIn makes the values and controls of blocks use the values merged
+// values were merged into.
+func (m mergedValues) resolveIn(blocks []*ir.Block) {
+	if len(m) == 0 {
+		return
+	}
+	for _, b := range blocks {
+		for _, v := range b.Values {
+			for i, a := range v.Args {
+				if w := m.resolve(a); w != a {
+					v.SetArg(i, w)
+				}
+			}
+		}
+		for i, c := range b.Controls {
+			if w := m.resolve(c); w != c {
+				c.Uses--
+				w.Uses++
+				b.Controls[i] = w
+			}
+		}
+	}
 }
 
 // pureKey is a pure value's expression (op, type, aux fields, arguments;

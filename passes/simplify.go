@@ -2,10 +2,8 @@ package passes
 
 import (
 	"math/bits"
-	"strings"
 
 	"github.com/bpfopt/bpfopt/ir"
-	"github.com/bpfopt/bpfopt/ssa"
 )
 
 // simplify rewrites i32 values into cheaper equivalents, using the facts of
@@ -14,10 +12,9 @@ import (
 // copy of the low word's sign, the adds, carries, compares and selects on
 // it fold away, and 64-bit compares shrink to one 32-bit compare.
 //
-// Each round analyzes the function, then visits the values in reverse
-// postorder (arguments before their users, loop back edges aside) and
-// applies the first rule that matches, again and again on the same value
-// until none does. A rule either
+// A round visits values in reverse postorder (arguments before their
+// users, loop back edges aside) and applies the first rule that matches,
+// again and again on the same value until none does. A rule either
 //
 //   - folds the value to a constant, in place (Const32, keeping its ID and
 //     comment) — every value whose bits are all known, which covers the
@@ -28,115 +25,14 @@ import (
 //   - rewrites it in place into another op on such values
 //     (Eq32(Xor32(a, b), 0) → Eq32(a, b)).
 //
-// Rounds repeat while something changes (at most simplifyRounds), since a
-// rewrite can sharpen the facts of later values. After each round the
-// values left unused are swept. It does not change the CFG: an If whose control
+// Rounds repeat while something changes, since a rewrite can let another
+// rule match or sharpen the facts of later values: the first visits every
+// value, those after it only what a change may affect, and the analysis
+// runs again when they are done (simplify_rounds.go, which also sweeps
+// the values left unused). It does not change the CFG: an If whose control
 // it proves constant gets a Const32 control, and deadcode, which runs next,
 // folds the branch. The rules are the functions below, one per op family,
 // with the pattern in a comment; compares are in simplify_cmp.go.
-
-const simplifyRounds = 8
-
-func simplifyPass(f *ir.Func, _ *Config) (Stats, error) {
-	s := &simplifier{f: f, stats: Stats{}}
-	f.ComputeUses()
-	high := highWordOps(f)
-	for range simplifyRounds {
-		changed := s.round()
-		for {
-			s.stats["values removed"] += f.RemoveDeadValues()
-			n := removeDeadDivisions(f)
-			if n == 0 {
-				break
-			}
-			s.stats["division calls removed"] += n
-		}
-		if !changed {
-			break
-		}
-	}
-	s.stats["high-word operations removed"] = countRemoved(f, high)
-	deleteZeros(s.stats)
-	return s.stats, nil
-}
-
-type simplifier struct {
-	f    *ir.Func
-	kb   *Bits
-	repl []*ir.Value     // by value ID: the value that replaces it this round
-	k    *entryConstants // constants made this round
-	// before maps a value ID to the values made this round to go just
-	// before it (they wait at the end of the block until the round ends).
-	before   map[int][]*ir.Value
-	narrowed map[int]*ir.Value // by call ID: the low word of a narrowed division
-	stats    Stats
-}
-
-// round runs every rule once over the function and reports a change.
-func (s *simplifier) round() bool {
-	f := s.f
-	s.kb = KnownBits(f)
-	s.repl = make([]*ir.Value, f.NumValues())
-	s.k = newEntryConstants(f, true) // new values may sit in the entry block
-	s.before = map[int][]*ir.Value{}
-	s.narrowed = map[int]*ir.Value{}
-	changed := false
-	for _, b := range ssa.ReversePostorder(f) {
-		for _, v := range b.Values {
-			s.resolveArgs(v)
-			if s.value(v) {
-				changed = true
-			}
-		}
-		s.resolveControls(b)
-		if s.control(b) {
-			changed = true
-		}
-	}
-	// Back-edge phi arguments and blocks the order left out.
-	for _, b := range f.Blocks {
-		for _, v := range b.Values {
-			s.resolveArgs(v)
-		}
-		s.resolveControls(b)
-	}
-	s.placeNewValues()
-	return changed
-}
-
-// placeNewValues moves the values made this round from the end of their
-// blocks to their places: constants first in the entry block, the others
-// just before the value they were made for.
-func (s *simplifier) placeNewValues() {
-	s.k.place()
-	if len(s.before) == 0 {
-		return
-	}
-	moved := map[*ir.Value]bool{}
-	for _, vs := range s.before {
-		for _, v := range vs {
-			moved[v] = true
-		}
-	}
-	for _, b := range s.f.Blocks {
-		var out []*ir.Value
-		for _, v := range b.Values {
-			if moved[v] {
-				continue
-			}
-			out = append(out, s.before[v.ID]...)
-			out = append(out, v)
-		}
-		b.Values = out
-	}
-}
-
-// newBefore makes op(args) to be placed just before at.
-func (s *simplifier) newBefore(at *ir.Value, op ir.Op, args ...*ir.Value) *ir.Value {
-	w := at.Block.NewValue(op, op.Info().Result, args...)
-	s.before[at.ID] = append(s.before[at.ID], w)
-	return w
-}
 
 // value applies rules to v until none matches; it reports a change.
 func (s *simplifier) value(v *ir.Value) bool {
@@ -144,7 +40,7 @@ func (s *simplifier) value(v *ir.Value) bool {
 	for range 8 {
 		w, rewritten := s.rewrite(v)
 		if w != nil {
-			s.repl[v.ID] = w
+			s.forward(v, w)
 			s.stats["values forwarded"]++
 			return true
 		}
@@ -163,22 +59,35 @@ func (s *simplifier) res(v *ir.Value) *ir.Value {
 	return v
 }
 
-func (s *simplifier) resolveArgs(v *ir.Value) {
+// resolveArgs makes v use the values its arguments were forwarded to; it
+// reports a change.
+func (s *simplifier) resolveArgs(v *ir.Value) bool {
+	changed := false
 	for i, a := range v.Args {
 		if w := s.res(a); w != a {
 			v.SetArg(i, w)
+			s.track.newUse(w, v)
+			s.track.lostUse(a)
+			changed = true
 		}
 	}
+	return changed
 }
 
-func (s *simplifier) resolveControls(b *ir.Block) {
+// resolveControls is resolveArgs for b's controls.
+func (s *simplifier) resolveControls(b *ir.Block) bool {
+	changed := false
 	for i, c := range b.Controls {
 		if w := s.res(c); w != c {
 			c.Uses--
 			w.Uses++
 			b.Controls[i] = w
+			s.track.newControl(w, b)
+			s.track.lostUse(c)
+			changed = true
 		}
 	}
+	return changed
 }
 
 // constant returns a Const32 c defined in the entry block, which
@@ -199,7 +108,9 @@ func (s *simplifier) isBool(v *ir.Value) bool { return s.maybeOne(v)&^1 == 0 }
 
 // reset rewrites v in place; the rule reports it by returning (nil, true).
 func (s *simplifier) reset(v *ir.Value, op ir.Op, args ...*ir.Value) (*ir.Value, bool) {
+	s.track.lostUses(v.Args)
 	v.Reset(op, ir.I32, args...)
+	s.track.newUses(v)
 	s.stats["ops rewritten"]++
 	return nil, true
 }
@@ -208,6 +119,7 @@ func (s *simplifier) toConst(v *ir.Value, c uint32) (*ir.Value, bool) {
 	if v.Op == ir.OpPhi { // phis must stay first in their block
 		return s.constant(c), false
 	}
+	s.track.lostUses(v.Args)
 	v.Reset(ir.OpConst32, ir.I32)
 	v.AuxInt = int64(int32(c))
 	s.stats["values folded"]++
@@ -524,11 +436,14 @@ func (s *simplifier) control(b *ir.Block) bool {
 	}
 	if k := decidedSuccessor(s.kb, b); k >= 0 { // the branch rule (sccp.go)
 		b.SetControls(s.constant(uint32(1 - k)))
+		s.track.lostUse(c)
 		s.stats["branches decided"]++
 		return true
 	}
 	if z, ok := s.nonZeroTest(c); ok {
 		b.SetControls(z)
+		s.track.lostUse(c)
+		s.track.newControl(z, b)
 		s.stats["ops rewritten"]++
 		return true
 	}
@@ -548,77 +463,4 @@ func (s *simplifier) nonZeroTest(c *ir.Value) (*ir.Value, bool) {
 		return y, true
 	}
 	return nil, false
-}
-
-// highWordOps marks the values that do high-word work, for the statistic
-// "high-word operations removed": the non-constant values legalize64 names as a
-// high word or a carry into one ("hi of v7", "carry of v7", ...), those
-// that read such a value, and those used only by values already marked.
-func highWordOps(f *ir.Func) []bool {
-	high := make([]bool, f.NumValues())
-	isHighWord := func(v *ir.Value) bool {
-		for _, p := range []string{"hi of ", "carry of ", "borrow of ", "safe divisor hi of "} {
-			if strings.HasPrefix(v.Comment, p) {
-				return true
-			}
-		}
-		return false
-	}
-	candidate := func(v *ir.Value) bool { return v.Op != ir.OpConst32 && !v.Op.Info().SideEffect }
-	users := make([][]*ir.Value, f.NumValues())
-	control := make([]bool, f.NumValues())
-	for _, b := range f.Blocks {
-		for _, v := range b.Values {
-			for _, a := range v.Args {
-				users[a.ID] = append(users[a.ID], v)
-				if isHighWord(a) && candidate(v) {
-					high[v.ID] = true
-				}
-			}
-			if isHighWord(v) && candidate(v) {
-				high[v.ID] = true
-			}
-		}
-		for _, c := range b.Controls {
-			control[c.ID] = true
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, b := range f.Blocks {
-			for _, v := range b.Values {
-				if high[v.ID] || !candidate(v) || control[v.ID] || len(users[v.ID]) == 0 {
-					continue
-				}
-				all := true
-				for _, u := range users[v.ID] {
-					all = all && high[u.ID]
-				}
-				if all {
-					high[v.ID] = true
-					changed = true
-				}
-			}
-		}
-	}
-	return high
-}
-
-// countRemoved counts the marked values that are gone or now constants.
-func countRemoved(f *ir.Func, marked []bool) int {
-	present := make([]bool, len(marked))
-	for _, b := range f.Blocks {
-		for _, v := range b.Values {
-			if v.ID < len(present) && v.Op != ir.OpConst32 {
-				present[v.ID] = true
-			}
-		}
-	}
-	n := 0
-	for id, m := range marked {
-		if m && !present[id] {
-			n++
-		}
-	}
-	return n
 }

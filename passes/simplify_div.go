@@ -20,7 +20,7 @@ import "github.com/bpfopt/bpfopt/ir"
 //
 // A call on constants is folded with the runtime's own evaluator. libgcc's
 // division functions are pure, so a call left without uses is removed
-// (removeDeadDivisions); every other call stays.
+// (sweepDead, simplify_rounds.go); every other call stays.
 
 // narrowDivision maps the libgcc functions legalize64 calls (divmodRuntime)
 // to the 32-bit op each computes on 32-bit operands.
@@ -147,23 +147,4 @@ func (s *simplifier) zeroTest(c *ir.Value) (*ir.Value, bool) {
 		return y, true
 	}
 	return nil, false
-}
-
-// removeDeadDivisions deletes the libgcc division calls nobody uses.
-func removeDeadDivisions(f *ir.Func) int {
-	n := 0
-	for _, b := range f.Blocks {
-		out := b.Values[:0]
-		for _, v := range b.Values {
-			if _, ok := narrowDivision[v.Sym]; ok && v.Op == ir.OpCallRuntime && v.Uses == 0 {
-				v.ResetArgs()
-				n++
-				continue
-			}
-			out = append(out, v)
-		}
-		clear(b.Values[len(out):])
-		b.Values = out
-	}
-	return n
 }

@@ -16,9 +16,14 @@ import "github.com/bpfopt/bpfopt/ir"
 
 // DomTree is the dominator tree of a function.
 type DomTree struct {
-	idom      []*ir.Block   // by block ID; nil for the entry and unreachable blocks
-	children  [][]*ir.Block // by block ID, in f.Blocks order
-	pre, post []int32       // by block ID; pre == -1: unreachable
+	idom []*ir.Block // by block ID; nil for the entry and unreachable blocks
+	// The children of the block with ID i are children[childStart[i]:
+	// childStart[i+1]], in f.Blocks order (one flat array: functions have
+	// 100,000s of blocks).
+	children   []*ir.Block
+	childStart []int32
+	pre, post  []int32     // by block ID; pre == -1: unreachable
+	po         []*ir.Block // the postorder the tree was computed in
 }
 
 // Dominators computes the dominator tree of f.
@@ -72,12 +77,26 @@ func Dominators(f *ir.Func) *DomTree {
 	}
 	idom[entry.ID] = nil
 
-	t := &DomTree{idom: idom, children: make([][]*ir.Block, n), pre: make([]int32, n), post: make([]int32, n)}
+	t := &DomTree{idom: idom, childStart: make([]int32, n+1), pre: make([]int32, n), post: make([]int32, n), po: po}
+	// Counted into childStart[id+1], summed, filled with childStart[id]
+	// as the cursor, then shifted back.
 	for _, b := range f.Blocks {
 		if d := idom[b.ID]; d != nil {
-			t.children[d.ID] = append(t.children[d.ID], b)
+			t.childStart[d.ID+1]++
 		}
 	}
+	for i := 1; i <= n; i++ {
+		t.childStart[i] += t.childStart[i-1]
+	}
+	t.children = make([]*ir.Block, t.childStart[n])
+	for _, b := range f.Blocks {
+		if d := idom[b.ID]; d != nil {
+			t.children[t.childStart[d.ID]] = b
+			t.childStart[d.ID]++
+		}
+	}
+	copy(t.childStart[1:], t.childStart[:n])
+	t.childStart[0] = 0
 	t.number(entry)
 	return t
 }
@@ -98,7 +117,7 @@ func (t *DomTree) number(entry *ir.Block) {
 	stack := []frame{{b: entry}}
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
-		if kids := t.children[top.b.ID]; top.next < len(kids) {
+		if kids := t.Children(top.b); top.next < len(kids) {
 			c := kids[top.next]
 			top.next++
 			t.pre[c.ID] = clock
@@ -117,7 +136,9 @@ func (t *DomTree) number(entry *ir.Block) {
 func (t *DomTree) Idom(b *ir.Block) *ir.Block { return t.idom[b.ID] }
 
 // Children are the blocks b immediately dominates, in f.Blocks order.
-func (t *DomTree) Children(b *ir.Block) []*ir.Block { return t.children[b.ID] }
+func (t *DomTree) Children(b *ir.Block) []*ir.Block {
+	return t.children[t.childStart[b.ID]:t.childStart[b.ID+1]]
+}
 
 // Reachable reports whether b is reachable from the entry.
 func (t *DomTree) Reachable(b *ir.Block) bool { return t.pre[b.ID] >= 0 }

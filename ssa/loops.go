@@ -58,10 +58,9 @@ type LoopNest struct {
 func NaturalLoops(f *ir.Func, dom *DomTree) *LoopNest {
 	n := f.NumBlocks()
 	nest := &LoopNest{innermost: make([]*Loop, n)}
-	rpo := ReversePostorder(f)
-	rpoIndex := make([]int, n)
-	for i, b := range rpo {
-		rpoIndex[b.ID] = i
+	rpoIndex := make([]int, n) // dom's postorder, reversed
+	for i, b := range dom.po {
+		rpoIndex[b.ID] = len(dom.po) - 1 - i
 	}
 	var loops []*Loop
 	byHeader := map[*ir.Block]*Loop{}

@@ -62,6 +62,33 @@ func ReversePostorder(f *ir.Func) []*ir.Block {
 	return order
 }
 
+// ReversePostorderLoops is ReversePostorder with the loops its search
+// found: outermost gives, by block ID, the ID of the header of the
+// outermost loop containing the block (-1 outside loops). reducible is
+// false when a loop is entered other than through its header; when it is
+// true, each outermost loop's blocks come together after its header and
+// the blocks its exits lead to after all of them, so a forward analysis
+// visiting blocks in this order revisits a block only from within its
+// outermost loop (knownbits.go relies on this).
+func ReversePostorderLoops(f *ir.Func) (order []*ir.Block, outermost []int32, reducible bool) {
+	loops := findLoops(f)
+	order = depthFirst(f, loops)
+	slices.Reverse(order)
+	outermost = make([]int32, f.NumBlocks())
+	reducible = true
+	for i := range outermost {
+		outermost[i] = -1
+		if loops == nil {
+			continue
+		}
+		for h := loops.innermost[i]; h >= 0; h = loops.parent[h] {
+			outermost[i] = h
+			reducible = reducible && !loops.irreducible[h]
+		}
+	}
+	return order, outermost, reducible
+}
+
 // depthFirst is the postorder of a depth-first search that explores a
 // loop header's exit targets before its successors (loops nil: no loops).
 func depthFirst(f *ir.Func, loops *loopNest) []*ir.Block {
@@ -77,7 +104,7 @@ func depthFirst(f *ir.Func, loops *loopNest) []*ir.Block {
 	start := func(b *ir.Block) frame {
 		var exits []*ir.Block
 		if loops != nil {
-			exits = loops.exitTargets[int32(b.ID)]
+			exits = loops.exits(b)
 		}
 		return frame{b, len(exits) - 1, exits}
 	}
@@ -115,11 +142,19 @@ type loopNest struct {
 	parent []int32
 	// irreducible marks, by header block ID, the loops entered other than
 	// through their header; their header does not dominate them.
-	irreducible map[int32]bool
-	// exitTargets lists, by header block ID, the targets of the edges
-	// that leave the loop and no reducible loop around it, in block order
-	// (only for reducible loops).
-	exitTargets map[int32][]*ir.Block
+	irreducible []bool
+	// exitTargets[exitStart[h]:exitStart[h+1]] are, for the header with
+	// block ID h, the targets of the edges that leave the loop and no
+	// reducible loop around it, in block order (only for reducible
+	// loops). One flat array: order runs on functions of 100,000s of
+	// blocks, in most passes.
+	exitTargets []*ir.Block
+	exitStart   []int32
+}
+
+// exits returns the exit targets explored at header h (exitTargets).
+func (l *loopNest) exits(h *ir.Block) []*ir.Block {
+	return l.exitTargets[l.exitStart[h.ID]:l.exitStart[h.ID+1]]
 }
 
 // contains reports whether block s is in the loop headed by h.
@@ -183,7 +218,7 @@ func findLoops(f *ir.Func) *loopNest {
 		return int(pre[b.header.ID] - pre[a.header.ID])
 	})
 
-	l := &loopNest{innermost: make([]int32, n), parent: make([]int32, n), irreducible: map[int32]bool{}}
+	l := &loopNest{innermost: make([]int32, n), parent: make([]int32, n), irreducible: make([]bool, n)}
 	for i := range l.innermost {
 		l.innermost[i], l.parent[i] = -1, -1
 	}
@@ -229,7 +264,7 @@ func findLoops(f *ir.Func) *loopNest {
 			case pre[r] < pre[h.ID] || pre[r] > last[h.ID]:
 				// An edge into the loop that bypasses the header: x
 				// belongs to the loop that will absorb this one, if any.
-				l.irreducible[int32(h.ID)] = true
+				l.irreducible[h.ID] = true
 				entries[int32(h.ID)] = append(entries[int32(h.ID)], x)
 				continue
 			}
@@ -243,7 +278,13 @@ func findLoops(f *ir.Func) *loopNest {
 			work = append(work, entries[r]...)
 		}
 	}
-	l.exitTargets = map[int32][]*ir.Block{}
+	// Exits as (header, target) pairs in block order, then bucketed by
+	// header (a counting sort, which keeps that order).
+	type exit struct {
+		header int32
+		target *ir.Block
+	}
+	var exits []exit
 	for _, b := range f.Blocks {
 		for _, s := range b.Succs {
 			// The outermost reducible loop around b that s is not in.
@@ -254,9 +295,22 @@ func findLoops(f *ir.Func) *loopNest {
 				}
 			}
 			if exited >= 0 {
-				l.exitTargets[exited] = append(l.exitTargets[exited], s)
+				exits = append(exits, exit{exited, s})
 			}
 		}
+	}
+	l.exitStart = make([]int32, n+1)
+	for _, e := range exits {
+		l.exitStart[e.header+1]++
+	}
+	for i := 1; i <= n; i++ {
+		l.exitStart[i] += l.exitStart[i-1]
+	}
+	l.exitTargets = make([]*ir.Block, len(exits))
+	next := slices.Clone(l.exitStart[:n])
+	for _, e := range exits {
+		l.exitTargets[next[e.header]] = e.target
+		next[e.header]++
 	}
 	return l
 }

@@ -106,6 +106,11 @@ type Options struct {
 	// CheckAllocation replays the allocated code against the selected
 	// code (regalloc_check.go); tests and fuzzing turn it on.
 	CheckAllocation bool
+	// ReleaseIR lets CompileModule set each entry of funcs to nil once
+	// the function is selected, so that the garbage collector can take
+	// its IR while the rest of the backend runs: on a function of a
+	// million instructions that is most of the memory at its peak.
+	ReleaseIR bool
 }
 
 // Compile translates one legalized IR function (no i64 values, critical
@@ -130,7 +135,12 @@ func CompileModule(funcs []*ir.Func, entries int, opts Options) (*Module, error)
 		entry[f.Name] = -1 - i // placeholder until numbered below
 	}
 	var insts []Inst
-	for i, f := range funcs {
+	module := funcs[0].Name
+	for i := range funcs {
+		f, name := funcs[i], funcs[i].Name
+		if opts.ReleaseIR {
+			funcs[i] = nil // compileFunc holds f until it is selected
+		}
 		code, st, err := compileFunc(f, opts, entry)
 		if err != nil {
 			return nil, err
@@ -145,7 +155,7 @@ func CompileModule(funcs []*ir.Func, entries int, opts Options) (*Module, error)
 		}
 		entryLabel := max(maxLabel+1, nextLabel)
 		nextLabel = entryLabel + 1
-		mod.Funcs = append(mod.Funcs, Symbol{Name: f.Name, Local: i >= entries, entryLabel: entryLabel})
+		mod.Funcs = append(mod.Funcs, Symbol{Name: name, Local: i >= entries, entryLabel: entryLabel})
 		insts = append(insts, Inst{Op: LABEL, Target: entryLabel})
 		if i < entries {
 			// The program's entry zeroes the tail-call count (word
@@ -166,7 +176,7 @@ func CompileModule(funcs []*ir.Func, entries int, opts Options) (*Module, error)
 	}
 	asm, err := Assemble(insts, opts.Target)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", funcs[0].Name, err)
+		return nil, fmt.Errorf("%s: %w", module, err)
 	}
 	mod.Assembled = asm
 	for i := range mod.Funcs {
@@ -217,12 +227,15 @@ func (m *Module) ELFFuncs() []ELFFunc {
 // module's function names (for calls by bal).
 func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats, error) {
 	t := opts.Target
+	name := f.Name
 	m, err := lower(f, t, local)
 	if err != nil {
 		return nil, Stats{}, err
 	}
+	// f is not used below: with Options.ReleaseIR its IR may be
+	// collected while m is allocated and laid out.
 	hoistConstants(m, findLoops(m))
-	a, err := allocate(m)
+	a, err := allocateFor(m, opts.CheckAllocation)
 	if err != nil {
 		return nil, Stats{}, err
 	}
@@ -240,9 +253,10 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 		return nil, Stats{}, err
 	}
 	insts := append(fr.prologue(), layoutBlocks(blocks)...)
+	var uses, defs []*Reg
 	for i := range insts {
-		if err := checkAllocated(&insts[i]); err != nil {
-			return nil, Stats{}, fmt.Errorf("%s: %w", f.Name, err)
+		if uses, defs, err = checkAllocated(&insts[i], uses[:0], defs[:0]); err != nil {
+			return nil, Stats{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	insts = fillFromFallThrough(fillDelaySlots(insts))
@@ -258,15 +272,18 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 
 // checkAllocated is the allocator's post-condition: no virtual register and
 // no backend-private marker survives.
-func checkAllocated(in *Inst) error {
-	uses, defs := operands(in, nil, nil)
-	for _, r := range append(uses, defs...) {
-		if r.IsVirtual() {
-			return fmt.Errorf("virtual register %s left in %s after allocation", *r, in.Op)
+// uses and defs are buffers for operands.
+func checkAllocated(in *Inst, uses, defs []*Reg) ([]*Reg, []*Reg, error) {
+	uses, defs = operands(in, uses, defs)
+	for _, rs := range [][]*Reg{uses, defs} {
+		for _, r := range rs {
+			if r.IsVirtual() {
+				return uses, defs, fmt.Errorf("virtual register %s left in %s after allocation", *r, in.Op)
+			}
 		}
 	}
 	if in.Reloc >= relocFrameTop {
-		return fmt.Errorf("unresolved frame marker in %s", in.Op)
+		return uses, defs, fmt.Errorf("unresolved frame marker in %s", in.Op)
 	}
-	return nil
+	return uses, defs, nil
 }

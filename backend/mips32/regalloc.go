@@ -53,8 +53,8 @@ type interval struct {
 	// registers, or virtual ones whose assignment is looked up): taking
 	// one of them makes that move vanish.
 	hints []Reg
-	// members are the virtual registers the interval stands for: one, or
-	// several after coalescing (regalloc_coalesce.go).
+	// members are the virtual registers the interval stands for after
+	// coalescing (regalloc_coalesce.go); nil while it is vreg alone.
 	members []Reg
 	// cost estimates the spill code spilling would execute: each use and
 	// definition weighed by its block's frequency (loops.go).
@@ -138,19 +138,29 @@ type allocator struct {
 	freq      []float64 // by block: the static estimate of how often it runs
 	blockFrom []int     // first position of each block
 	blockTo   []int
-	intervals map[Reg]*interval
+	// intervals holds, by virtual register index (vidx), the register's
+	// interval; after coalescing, merged registers share one.
+	intervals []*interval
+	slab      []interval  // where interval allocates: one object per 256
 	list      []*interval // all(): the intervals once each, after coalescing
 	fixed     [NumGPR][]lrange
 	liveIn    []*intsets.Sparse
 	numSlots  int
 	// UsedCalleeSaved lists the callee-saved registers the code writes.
 	usedCalleeSaved []Reg
+	// keepOrig keeps each block's instructions before allocation
+	// (mblock.orig) for the allocation checker.
+	keepOrig bool
 }
 
 // allocate assigns registers to every virtual register of m and rewrites
-// the code, inserting spill code.
-func allocate(m *mfunc) (*allocator, error) {
-	a := &allocator{m: m, intervals: map[Reg]*interval{}}
+// the code, inserting spill code, keeping what checkAllocation needs.
+func allocate(m *mfunc) (*allocator, error) { return allocateFor(m, true) }
+
+// allocateFor is allocate; without keepOrig, the code before allocation
+// is not kept (checkAllocation cannot run).
+func allocateFor(m *mfunc, keepOrig bool) (*allocator, error) {
+	a := &allocator{m: m, intervals: make([]*interval, m.nextV-FirstVirtual), keepOrig: keepOrig}
 	for _, d := range findLoops(m).depth {
 		a.freq = append(a.freq, blockFrequency(d))
 	}
@@ -225,13 +235,21 @@ func (a *allocator) liveness() {
 }
 
 func (a *allocator) interval(r Reg) *interval {
-	it := a.intervals[r]
+	it := a.intervals[vidx(r)]
 	if it == nil {
-		it = &interval{vreg: r, slot: -1, members: []Reg{r}}
-		a.intervals[r] = it
+		if len(a.slab) == 0 {
+			a.slab = make([]interval, 256)
+		}
+		it = &a.slab[0]
+		a.slab = a.slab[1:]
+		*it = interval{vreg: r, slot: -1}
+		a.intervals[vidx(r)] = it
 	}
 	return it
 }
+
+// intervalOf returns the interval of virtual register r.
+func (a *allocator) intervalOf(r Reg) *interval { return a.intervals[vidx(r)] }
 
 // addRange adds [from, to) while ranges are built backwards (descending
 // order, reversed at the end).
@@ -296,6 +314,9 @@ func (a *allocator) buildIntervals() {
 		}
 	}
 	for _, it := range a.intervals {
+		if it == nil {
+			continue
+		}
 		for i, j := 0, len(it.ranges)-1; i < j; i, j = i+1, j-1 {
 			it.ranges[i], it.ranges[j] = it.ranges[j], it.ranges[i]
 		}
@@ -323,7 +344,7 @@ func (a *allocator) hintedReg(cur *interval, freeUntil *[NumGPR]int) Reg {
 	for _, h := range cur.hints {
 		r := h
 		if h.IsVirtual() {
-			r = a.intervals[h].reg
+			r = a.intervalOf(h).reg
 		}
 		if r != ZERO && freeUntil[r] >= cur.end() {
 			return r
@@ -545,109 +566,58 @@ func (a *allocator) assignSlots() {
 }
 
 // rewrite replaces virtual registers by their assignments and inserts
-// spill loads and stores through the scratch registers.
+// spill loads and stores through the scratch registers. A block that needs
+// no spill code is rewritten in place.
 func (a *allocator) rewrite() error {
 	var uses, defs []*Reg
+	var before, after []Inst // spill code around the instruction
 	used := map[Reg]bool{}
 	for _, b := range a.m.blocks {
-		out := make([]Inst, 0, len(b.insts))
-		// orig keeps, for each output instruction, the instruction before
-		// allocation (spill code stands for itself), for checkAllocation.
-		orig := make([]Inst, 0, len(b.insts))
+		// out is nil while the block is rewritten in place. orig keeps,
+		// for each output instruction, the instruction before allocation
+		// (spill code stands for itself), for checkAllocation.
+		var out, orig []Inst
+		if a.keepOrig {
+			out, orig = make([]Inst, 0, len(b.insts)), make([]Inst, 0, len(b.insts))
+		}
 		callIdx := 0
 		var calls []callSite
 		for k := range b.insts {
 			in := b.insts[k]
+			before, after = before[:0], after[:0]
 			if sp, ok := a.spillMove(&in, used); ok {
-				// orig keeps the move: the checker sees the copy.
-				out, orig = append(out, sp), append(orig, in)
-				continue
-			}
-			uses, defs = operands(&in, uses[:0], defs[:0])
-			scratch := map[Reg]Reg{}
-			next := 0
-			take := func(v Reg) (Reg, error) {
-				if s, ok := scratch[v]; ok {
-					return s, nil
-				}
-				if next >= len(ScratchRegs) {
-					return 0, fmt.Errorf("%s: instruction %s needs more than %d scratch registers", a.m.name, in.Op, len(ScratchRegs))
-				}
-				scratch[v] = ScratchRegs[next]
-				next++
-				return scratch[v], nil
-			}
-			// Read every operand before replacing any: an operand that is
-			// both read and written (movn's rd, sc's rt) is one field.
-			useRegs := make([]Reg, len(uses))
-			for i, u := range uses {
-				useRegs[i] = *u
-			}
-			defRegs := make([]Reg, len(defs))
-			for i, d := range defs {
-				defRegs[i] = *d
-			}
-			var after []Inst
-			for i, u := range uses {
-				v := useRegs[i]
-				if !v.IsVirtual() {
-					continue
-				}
-				it := a.intervals[v]
-				if !it.spilled {
-					*u = it.reg
-					continue
-				}
-				if _, done := scratch[v]; !done {
-					s, err := take(v)
-					if err != nil {
-						return err
-					}
-					ld := Inst{Op: LW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill}
-					if it.remat {
-						// Rs names the register the constant stands for,
-						// for the allocation checker.
-						ld = Inst{Op: LI, Rt: s, Rs: v, Imm: it.liImm, Reloc: relocRemat}
-					}
-					out, orig = append(out, ld), append(orig, ld)
-				}
-				*u = scratch[v]
-			}
-			for i, d := range defs {
-				v := defRegs[i]
-				if !v.IsVirtual() {
-					if isCalleeSavedAlloc(v) {
-						used[v] = true
-					}
-					continue
-				}
-				it := a.intervals[v]
-				if !it.spilled {
-					*d = it.reg
-					if isCalleeSavedAlloc(it.reg) {
-						used[it.reg] = true
-					}
-					continue
-				}
-				s, err := take(v)
-				if err != nil {
+				in = sp // orig keeps the move: the checker sees the copy
+			} else {
+				uses, defs = operands(&in, uses[:0], defs[:0])
+				var err error
+				if before, after, err = a.rewriteOperands(&in, uses, defs, before, after, used); err != nil {
 					return err
 				}
-				*d = s
-				if it.remat {
-					in.Reloc = relocRematDef // dropped once the checker has seen it
-					continue
-				}
-				after = append(after, Inst{Op: SW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill})
+			}
+			if out == nil && (len(before) > 0 || len(after) > 0) {
+				out = append(make([]Inst, 0, len(b.insts)+len(before)+len(after)+8), b.insts[:k]...)
 			}
 			if callIdx < len(b.calls) && b.calls[callIdx].index == k {
-				calls = append(calls, callSite{len(out), b.calls[callIdx].argRegs})
+				at := k
+				if out != nil {
+					at = len(out) + len(before)
+				}
+				calls = append(calls, callSite{at, b.calls[callIdx].argRegs})
 				callIdx++
 			}
-			out, orig = append(out, in), append(orig, b.insts[k])
-			out, orig = append(out, after...), append(orig, after...)
+			if out == nil {
+				b.insts[k] = in
+				continue
+			}
+			out = append(append(append(out, before...), in), after...)
+			if a.keepOrig {
+				orig = append(append(append(orig, before...), b.insts[k]), after...)
+			}
 		}
-		b.insts, b.calls, b.orig = out, calls, orig
+		if out != nil {
+			b.insts = out
+		}
+		b.calls, b.orig = calls, orig
 	}
 	for _, r := range CalleeSaved {
 		if used[r] {
@@ -655,6 +625,92 @@ func (a *allocator) rewrite() error {
 		}
 	}
 	return nil
+}
+
+// rewriteOperands gives the operands of in their registers: an assigned
+// one its register, a spilled one a scratch register, loaded before in
+// (appended to before) when read and stored after it (appended to after)
+// when written.
+func (a *allocator) rewriteOperands(in *Inst, uses, defs []*Reg, before, after []Inst, used map[Reg]bool) ([]Inst, []Inst, error) {
+	// The scratch registers taken, for which virtual registers.
+	var scratchOf [3]struct{ v, s Reg }
+	taken := 0
+	take := func(v Reg) (Reg, bool, error) {
+		for _, x := range scratchOf[:taken] {
+			if x.v == v {
+				return x.s, false, nil
+			}
+		}
+		if taken >= len(ScratchRegs) || taken >= len(scratchOf) {
+			return 0, false, fmt.Errorf("%s: instruction %s needs more than %d scratch registers", a.m.name, in.Op, len(ScratchRegs))
+		}
+		scratchOf[taken].v, scratchOf[taken].s = v, ScratchRegs[taken]
+		taken++
+		return ScratchRegs[taken-1], true, nil
+	}
+	// Read every operand before replacing any: an operand that is both
+	// read and written (movn's rd, sc's rt) is one field.
+	var useBuf, defBuf [4]Reg
+	useRegs, defRegs := useBuf[:0], defBuf[:0]
+	for _, u := range uses {
+		useRegs = append(useRegs, *u)
+	}
+	for _, d := range defs {
+		defRegs = append(defRegs, *d)
+	}
+	for i, u := range uses {
+		v := useRegs[i]
+		if !v.IsVirtual() {
+			continue
+		}
+		it := a.intervalOf(v)
+		if !it.spilled {
+			*u = it.reg
+			continue
+		}
+		s, fresh, err := take(v)
+		if err != nil {
+			return before, after, err
+		}
+		if fresh {
+			ld := Inst{Op: LW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill}
+			if it.remat {
+				// Rs names the register the constant stands for, for the
+				// allocation checker.
+				ld = Inst{Op: LI, Rt: s, Rs: v, Imm: it.liImm, Reloc: relocRemat}
+			}
+			before = append(before, ld)
+		}
+		*u = s
+	}
+	for i, d := range defs {
+		v := defRegs[i]
+		if !v.IsVirtual() {
+			if isCalleeSavedAlloc(v) {
+				used[v] = true
+			}
+			continue
+		}
+		it := a.intervalOf(v)
+		if !it.spilled {
+			*d = it.reg
+			if isCalleeSavedAlloc(it.reg) {
+				used[it.reg] = true
+			}
+			continue
+		}
+		s, _, err := take(v)
+		if err != nil {
+			return before, after, err
+		}
+		*d = s
+		if it.remat {
+			in.Reloc = relocRematDef // dropped once the checker has seen it
+			continue
+		}
+		after = append(after, Inst{Op: SW, Rt: s, Rs: SP, Imm: int32(4 * it.slot), Reloc: relocSpill})
+	}
+	return before, after, nil
 }
 
 // spillMove folds a move between a register and a spilled virtual
@@ -669,7 +725,7 @@ func (a *allocator) spillMove(in *Inst, used map[Reg]bool) (Inst, bool) {
 		if !r.IsVirtual() {
 			return r, -1
 		}
-		it := a.intervals[r]
+		it := a.intervalOf(r)
 		if it.spilled {
 			if it.remat {
 				return ZERO, -2

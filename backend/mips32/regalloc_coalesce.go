@@ -43,7 +43,7 @@ func (a *allocator) coalesce() {
 	}
 	sort.SliceStable(moves, func(i, j int) bool { return moves[i].freq > moves[j].freq })
 	for _, mv := range moves {
-		x, y := a.intervals[mv.d], a.intervals[mv.s]
+		x, y := a.intervalOf(mv.d), a.intervalOf(mv.s)
 		if x == y || x.noSpill || y.noSpill || x.remat || y.remat || firstIntersection(x.ranges, y.ranges) != math.MaxInt ||
 			pressure.max(x.ranges) >= coalescePressure || pressure.max(y.ranges) >= coalescePressure {
 			continue
@@ -51,10 +51,17 @@ func (a *allocator) coalesce() {
 		x.ranges = unionRanges(x.ranges, y.ranges)
 		x.hints = append(x.hints, y.hints...)
 		x.cost += y.cost
-		for _, v := range y.members {
-			a.intervals[v] = x
+		ym := y.members
+		if ym == nil {
+			ym = []Reg{y.vreg}
 		}
-		x.members = append(x.members, y.members...)
+		for _, v := range ym {
+			a.intervals[vidx(v)] = x
+		}
+		if x.members == nil {
+			x.members = []Reg{x.vreg}
+		}
+		x.members = append(x.members, ym...)
 	}
 }
 
@@ -82,14 +89,12 @@ func unionRanges(a, b []lrange) []lrange {
 	return out
 }
 
-// all lists the intervals once each (merged registers share one), in
-// no particular order.
+// all lists the intervals once each (merged registers share one, found
+// under its own register), by register.
 func (a *allocator) all() []*interval {
 	if a.list == nil {
-		seen := map[*interval]bool{}
-		for _, it := range a.intervals {
-			if !seen[it] {
-				seen[it] = true
+		for i, it := range a.intervals {
+			if it != nil && vidx(it.vreg) == i {
 				a.list = append(a.list, it)
 			}
 		}
@@ -97,12 +102,19 @@ func (a *allocator) all() []*interval {
 	return a.list
 }
 
-// rangeMax answers the largest value over position ranges (a sparse
-// table: levels[k][i] is the maximum of positions i..i+2^k-1).
+// rangeMax answers the largest value over position ranges: the values,
+// the maximum of each chunk of rangeChunk positions, and a sparse table
+// over the chunks (levels[k][i] is the maximum of chunks i..i+2^k-1). A
+// query scans the partial chunks at its ends. (A sparse table over the
+// positions themselves took 22 copies of them on a million-instruction
+// function.)
 type rangeMax struct {
+	count  []int32
 	levels [][]int32
-	low    bool // every value is below coalescePressure; levels[1:] not built
+	low    bool // every value is below coalescePressure: no table
 }
+
+const rangeChunk = 64
 
 // pressure counts, at each position, the intervals live there.
 func (a *allocator) pressure() *rangeMax {
@@ -112,6 +124,9 @@ func (a *allocator) pressure() *rangeMax {
 	}
 	count := make([]int32, n+1)
 	for _, it := range a.intervals {
+		if it == nil {
+			continue
+		}
 		for _, r := range it.ranges {
 			count[r.from]++
 			count[r.to]--
@@ -120,14 +135,19 @@ func (a *allocator) pressure() *rangeMax {
 	for i := 1; i <= n; i++ {
 		count[i] += count[i-1]
 	}
-	t := &rangeMax{levels: [][]int32{count}}
+	t := &rangeMax{count: count}
 	if slices.Max(count) < coalescePressure {
 		t.low = true // no query can reach the limit: skip the table
 		return t
 	}
-	for k := 1; 1<<k <= len(count); k++ {
+	chunks := make([]int32, (len(count)+rangeChunk-1)/rangeChunk)
+	for i, c := range count {
+		chunks[i/rangeChunk] = max(chunks[i/rangeChunk], c)
+	}
+	t.levels = [][]int32{chunks}
+	for k := 1; 1<<k <= len(chunks); k++ {
 		prev := t.levels[k-1]
-		cur := make([]int32, len(count)-1<<k+1)
+		cur := make([]int32, len(chunks)-1<<k+1)
 		for i := range cur {
 			cur[i] = max(prev[i], prev[i+1<<(k-1)])
 		}
@@ -143,11 +163,25 @@ func (t *rangeMax) max(ranges []lrange) int {
 	}
 	best := int32(0)
 	for _, r := range ranges {
-		if r.to <= r.from {
+		from, to := r.from, r.to // positions from..to-1
+		if to <= from {
 			continue
 		}
-		k := bits.Len(uint(r.to-r.from)) - 1
-		best = max(best, t.levels[k][r.from], t.levels[k][r.to-1<<k])
+		first, last := (from+rangeChunk-1)/rangeChunk, to/rangeChunk // whole chunks first..last-1
+		if first >= last {
+			for _, c := range t.count[from:to] {
+				best = max(best, c)
+			}
+			continue
+		}
+		for _, c := range t.count[from : first*rangeChunk] {
+			best = max(best, c)
+		}
+		for _, c := range t.count[last*rangeChunk : to] {
+			best = max(best, c)
+		}
+		k := bits.Len(uint(last-first)) - 1
+		best = max(best, t.levels[k][first], t.levels[k][last-1<<k])
 	}
 	return int(best)
 }

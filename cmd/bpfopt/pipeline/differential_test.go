@@ -114,6 +114,7 @@ func TestDifferentialRandomPrograms(t *testing.T) {
 		{mips32.Target{Rev: mips32.R2}, 2},
 		{mips32.Target{Rev: mips32.R2}, 0},
 		{mips32.Target{Rev: mips32.R1}, 2},
+		{mips32.Target{Rev: mips32.R2}, 1}, // -O1: simplify without ranges, which -O2 runs first
 	}
 	opts := progen.Options{MemSize: diffMemSize, MaxInsns: 96, AllowAtomics: true, AllowV4: true, AllowDiv: true, Loops: true}
 	if k, err := strconv.Atoi(os.Getenv("BPFOPT_DIFF_INSNS")); err == nil && k > 0 {

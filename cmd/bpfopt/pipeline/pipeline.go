@@ -128,9 +128,11 @@ type Options struct {
 	Lift bpf.LiftOptions
 }
 
-// Result is a compiled program.
+// Result is a compiled program. (It does not keep the IR: the backend
+// releases each function once it is selected, mips32.Options.ReleaseIR,
+// which on a function of a million instructions is most of the memory at
+// the backend's peak.)
 type Result struct {
-	IR      []*ir.Func // after the middle end: the program entries, then subprograms
 	Module  *mips32.Module
 	Reports []*passes.Report
 }
@@ -142,11 +144,11 @@ func Compile(p *bpf.Program, name string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
+	mod, err := mips32.CompileModule(funcs, 1, opts.backend())
 	if err != nil {
 		return nil, err
 	}
-	return &Result{IR: funcs, Module: mod, Reports: reps}, nil
+	return &Result{Module: mod, Reports: reps}, nil
 }
 
 // CompileObject compiles the programs of an ELF object that keep says to
@@ -181,14 +183,19 @@ func CompileObject(obj *bpf.Object, keep func(name string) bool, opts Options) (
 		return nil, fmt.Errorf("no program to compile")
 	}
 	funcs := append(entries, subs...)
-	mod, err := mips32.CompileModule(funcs, len(entries), mips32.Options{Target: opts.Target, CheckAllocation: opts.CheckAllocation})
+	mod, err := mips32.CompileModule(funcs, len(entries), opts.backend())
 	if err != nil {
 		return nil, err
 	}
 	if err := emitMaps(mod, obj.Maps, opts.Target); err != nil {
 		return nil, err
 	}
-	return &Result{IR: funcs, Module: mod, Reports: reps}, nil
+	return &Result{Module: mod, Reports: reps}, nil
+}
+
+// backend is the backend's configuration.
+func (o Options) backend() mips32.Options {
+	return mips32.Options{Target: o.Target, CheckAllocation: o.CheckAllocation, ReleaseIR: true}
 }
 
 // middleEnd lifts p and runs the passes on each of its functions.
