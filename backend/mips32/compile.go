@@ -111,6 +111,16 @@ type Options struct {
 	// its IR while the rest of the backend runs: on a function of a
 	// million instructions that is most of the memory at its peak.
 	ReleaseIR bool
+	// Unoptimized selects the code generation of -O0: the backend's
+	// optimizing stages are skipped (constant hoisting and reuse, move
+	// coalescing, block layout, delay-slot filling), as compilers' -O0
+	// does, so that every instruction is the plain translation of one IR
+	// operation, delay slots hold nops and blocks stay in IR order.
+	// Instruction selection, allocation and frames are the same at every
+	// level. Besides being the honest baseline the optimizer is measured
+	// against (docs/results.md), it is an independent second code
+	// generator for differential testing of those stages.
+	Unoptimized bool
 }
 
 // Compile translates one legalized IR function (no i64 values, critical
@@ -234,8 +244,10 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 	}
 	// f is not used below: with Options.ReleaseIR its IR may be
 	// collected while m is allocated and laid out.
-	hoistConstants(m, findLoops(m))
-	a, err := allocateFor(m, opts.CheckAllocation)
+	if !opts.Unoptimized {
+		hoistConstants(m, findLoops(m))
+	}
+	a, err := allocateFor(m, opts.CheckAllocation, !opts.Unoptimized)
 	if err != nil {
 		return nil, Stats{}, err
 	}
@@ -252,14 +264,16 @@ func compileFunc(f *ir.Func, opts Options, local map[string]int) ([]Inst, Stats,
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	insts := append(fr.prologue(), layoutBlocks(blocks)...)
+	insts := append(fr.prologue(), layoutBlocks(blocks, !opts.Unoptimized)...)
 	var uses, defs []*Reg
 	for i := range insts {
 		if uses, defs, err = checkAllocated(&insts[i], uses[:0], defs[:0]); err != nil {
 			return nil, Stats{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	insts = fillFromFallThrough(fillDelaySlots(insts))
+	if !opts.Unoptimized {
+		insts = fillFromFallThrough(fillDelaySlots(insts))
+	}
 	st := Stats{VirtualRegs: int(m.nextV - FirstVirtual), SpillSlots: a.numSlots, FrameSize: fr.size,
 		CalleeSavedUsed: len(a.usedCalleeSaved)}
 	for _, it := range a.all() {

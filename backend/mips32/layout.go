@@ -121,17 +121,25 @@ func isCondBranch(op Opcode) bool {
 }
 
 // layoutBlocks orders the blocks and emits them with their terminators.
-// blocks[0] is the entry and stays first.
-func layoutBlocks(blocks []*codeBlock) []Inst {
+// blocks[0] is the entry and stays first. Without optimize (-O0) the
+// blocks keep their order and no jump is threaded or block merged.
+func layoutBlocks(blocks []*codeBlock, optimize bool) []Inst {
 	gluedNext := make([]bool, len(blocks))
 	for _, b := range blocks {
 		if b.glued {
 			gluedNext[b.next] = true
 		}
 	}
-	live := threadJumps(blocks, gluedNext)
-	markCold(blocks, live, gluedNext)
-	mergeBlocks(blocks, live, gluedNext)
+	live := make([]bool, len(blocks))
+	if optimize {
+		live = threadJumps(blocks, gluedNext)
+		markCold(blocks, live, gluedNext)
+		mergeBlocks(blocks, live, gluedNext)
+	} else {
+		for i := range live {
+			live[i] = true // emitting drops the blocks nothing branches to
+		}
+	}
 
 	var order []*codeBlock
 	placed := make([]bool, len(blocks))

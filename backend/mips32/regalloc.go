@@ -155,11 +155,12 @@ type allocator struct {
 
 // allocate assigns registers to every virtual register of m and rewrites
 // the code, inserting spill code, keeping what checkAllocation needs.
-func allocate(m *mfunc) (*allocator, error) { return allocateFor(m, true) }
+func allocate(m *mfunc) (*allocator, error) { return allocateFor(m, true, true) }
 
 // allocateFor is allocate; without keepOrig, the code before allocation
-// is not kept (checkAllocation cannot run).
-func allocateFor(m *mfunc, keepOrig bool) (*allocator, error) {
+// is not kept (checkAllocation cannot run); without coalesce, moves are
+// not coalesced (-O0).
+func allocateFor(m *mfunc, keepOrig, coalesce bool) (*allocator, error) {
 	a := &allocator{m: m, intervals: make([]*interval, m.nextV-FirstVirtual), keepOrig: keepOrig}
 	for _, d := range findLoops(m).depth {
 		a.freq = append(a.freq, blockFrequency(d))
@@ -167,7 +168,9 @@ func allocateFor(m *mfunc, keepOrig bool) (*allocator, error) {
 	a.number()
 	a.liveness()
 	a.buildIntervals()
-	a.coalesce()
+	if coalesce {
+		a.coalesce()
+	}
 	a.buildFixed()
 	if err := a.scan(); err != nil {
 		return nil, err

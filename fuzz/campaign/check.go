@@ -275,7 +275,7 @@ func checkMachine(c *Config, base Finding, funcs []*ir.Func) *Finding {
 	}
 	var mod *mips32.Module
 	if err := guard(func() (err error) {
-		mod, err = mips32.CompileModule(funcs, 1, mips32.Options{Target: base.Target, CheckAllocation: true})
+		mod, err = mips32.CompileModule(funcs, 1, mips32.Options{Target: base.Target, CheckAllocation: true, Unoptimized: base.Level == 0})
 		return err
 	}); err != nil {
 		return fail(StageBackend, "backend failed: "+err.Error()).withDetail(moduleString(funcs))

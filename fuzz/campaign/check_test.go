@@ -332,7 +332,7 @@ func TestPassMajorOrderMatchesCompile(t *testing.T) {
 					require.NoError(t, err)
 				}
 			}
-			mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: target, CheckAllocation: true})
+			mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: target, CheckAllocation: true, Unoptimized: level == 0})
 			require.NoError(t, err)
 			want, _, err := Compile(p, target, level, nil)
 			require.NoError(t, err)

@@ -37,7 +37,7 @@ func Compile(p *bpf.Program, t mips32.Target, level int, dump io.Writer) (*mips3
 			return nil, nil, err
 		}
 	}
-	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: t, CheckAllocation: true})
+	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: t, CheckAllocation: true, Unoptimized: level == 0})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -227,7 +227,7 @@ func diffOne(seed uint64, opts progen.Options, target mips32.Target, level int, 
 	if msg := check("IR after passes", got); msg != "" {
 		return msg + "\n" + module(), calls
 	}
-	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: target, CheckAllocation: true})
+	mod, err := mips32.CompileModule(funcs, 1, mips32.Options{Target: target, CheckAllocation: true, Unoptimized: level == 0})
 	if err != nil {
 		return report("backend: %v", err), calls
 	}

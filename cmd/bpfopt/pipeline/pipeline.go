@@ -195,7 +195,7 @@ func CompileObject(obj *bpf.Object, keep func(name string) bool, opts Options) (
 
 // backend is the backend's configuration.
 func (o Options) backend() mips32.Options {
-	return mips32.Options{Target: o.Target, CheckAllocation: o.CheckAllocation, ReleaseIR: true}
+	return mips32.Options{Target: o.Target, CheckAllocation: o.CheckAllocation, ReleaseIR: true, Unoptimized: o.OptLevel == 0}
 }
 
 // middleEnd lifts p and runs the passes on each of its functions.
