@@ -40,7 +40,7 @@ func TestSelectLevels(t *testing.T) {
 	}
 	assert.Equal(t, []string{"legalize64", "splitcrit"}, names(0))
 	assert.Equal(t, []string{"legalize64", "simplify", "deadcode", "cfg", "align", "splitcrit"}, names(1))
-	assert.Equal(t, []string{"promote", "ranges", "legalize64", "simplify", "deadcode", "memfwd", "strength", "cse",
+	assert.Equal(t, []string{"promote", "ranges", "ptrcmp", "legalize64", "simplify", "deadcode", "memfwd", "strength", "cse",
 		"bounds", "sccp", "cfg", "ifconv", "licm", "align", "splitcrit"}, names(2))
 	for _, bad := range []int{-1, MaxLevel + 1} {
 		_, err := Select(bad, nil)

@@ -41,8 +41,39 @@ type funcGen struct {
 
 // genFunc makes a random function; size scales its length.
 func genFunc(r *rand.Rand, name string, size int) *ir.Func {
+	g := newFuncGen(r, name, size)
+	args := g.args()
+	g.i64s = append(g.i64s, g.b.NewValue(ir.OpZeroExt32to64, ir.I64, args[8]))
+	g.i64s = append(g.i64s, g.b.NewValue(ir.OpSignExt32to64, ir.I64, args[9]))
+	g.i64s = append(g.i64s, g.const64(boundary64[r.IntN(len(boundary64))]))
+	for g.budget > 0 {
+		g.region(0)
+	}
+	return g.ret()
+}
+
+// ret returns a mix of the last few values, so the result depends on
+// them, and gives back the function.
+func (g *funcGen) ret() *ir.Func {
+	res := g.i64s[len(g.i64s)-1]
+	for i := 2; i <= 4 && i <= len(g.i64s); i++ {
+		res = g.b.NewValue(ir.OpXor64, ir.I64, res, g.i64s[len(g.i64s)-i])
+	}
+	g.b.Kind = ir.BlockRet
+	g.b.SetControls(res)
+	return g.f
+}
+
+// newFuncGen starts a function of one block.
+func newFuncGen(r *rand.Rand, name string, size int) *funcGen {
 	g := &funcGen{r: r, f: ir.NewFunc(name), budget: size}
 	g.b = g.f.NewBlock(ir.BlockRet)
+	return g
+}
+
+// args makes the argument words (the layout above genFunc) and puts the
+// i64 inputs and the i32 words in the pools; it returns the words.
+func (g *funcGen) args() []*ir.Value {
 	var args []*ir.Value
 	for i := range genArgWords {
 		a := g.b.NewValue(ir.OpArg, ir.I32)
@@ -53,20 +84,7 @@ func genFunc(r *rand.Rand, name string, size int) *ir.Func {
 		g.i64s = append(g.i64s, g.b.NewValue(ir.OpInt64Make, ir.I64, args[2*i+1], args[2*i]))
 	}
 	g.i32s = append(g.i32s, args[2*genI64Args:]...)
-	g.i64s = append(g.i64s, g.b.NewValue(ir.OpZeroExt32to64, ir.I64, args[8]))
-	g.i64s = append(g.i64s, g.b.NewValue(ir.OpSignExt32to64, ir.I64, args[9]))
-	g.i64s = append(g.i64s, g.const64(boundary64[r.IntN(len(boundary64))]))
-	for g.budget > 0 {
-		g.region(0)
-	}
-	// Return a mix of the last few values so the result depends on them.
-	res := g.i64s[len(g.i64s)-1]
-	for i := 2; i <= 4 && i <= len(g.i64s); i++ {
-		res = g.b.NewValue(ir.OpXor64, ir.I64, res, g.i64s[len(g.i64s)-i])
-	}
-	g.b.Kind = ir.BlockRet
-	g.b.SetControls(res)
-	return g.f
+	return args
 }
 
 func (g *funcGen) const64(c uint64) *ir.Value {
