@@ -29,6 +29,7 @@ func TestPtrcmpDifferential(t *testing.T) {
 			"ptrcmp: common-base compares the ranges do not prove",
 			"ptrcmp: compares against a carry",
 			"ptrcmp: pointer webs rebased",
+			"ptrcmp: constants moved into a carry sum",
 		},
 	})
 }

@@ -15,14 +15,17 @@ import "github.com/bpfopt/bpfopt/ir"
 // the constant one (a value is a constant exactly when all its bits are
 // known), with fold32 as the exact evaluator of every pure op. A second
 // solver over plain constants would prove a subset of what it proves. So
-// this file holds the two rules that turn the analysis into rewrites:
+// this file holds the three rules that turn the analysis into rewrites:
 //
 //   - foldableConstant: a value all of whose bits are known is that
 //     constant (not for memory reads and side effects, which must run);
 //   - decidedSuccessor: an If whose control is known non-zero, or zero,
-//     always takes the same successor.
+//     always takes the same successor;
+//   - identityOperand: an op that the facts about its operands make an
+//     identity (x | 0, x & -1, x << 0, x + 0, ...) is its operand, so
+//     that a constant just folded leaves no op on it behind.
 //
-// simplify applies the same two rules (calling these functions) in each
+// simplify applies the same three rules (calling these functions) in each
 // of its rounds, next to its algebra, so at -O1 it subsumes this pass.
 // sccp on its own is the cheap re-fold for after passes that expose
 // constants without algebra: cse unifying the two operands of a compare
@@ -58,6 +61,20 @@ func sccpPass(f *ir.Func, _ *Config) (Stats, error) {
 		c, _ := kb.Constant(v)
 		repl[v.ID] = k.get(c)
 	}
+	identities := 0
+	for _, b := range f.Blocks {
+		if !kb.Executable(b) {
+			continue
+		}
+		for _, v := range b.Values {
+			if v.ID < len(repl) && repl[v.ID] == nil && v.Op != ir.OpConst32 {
+				if w := identityOperand(kb, v); w != nil {
+					repl[v.ID] = w
+					identities++
+				}
+			}
+		}
+	}
 	for _, b := range f.Blocks {
 		if b.Kind != ir.BlockIf || !kb.Executable(b) || b.Controls[0].Op == ir.OpConst32 {
 			continue
@@ -72,9 +89,10 @@ func sccpPass(f *ir.Func, _ *Config) (Stats, error) {
 		}
 	}
 	k.place()
-	if len(phis) > 0 {
+	if len(phis) > 0 || identities > 0 {
 		replaceValues(f, repl)
 		st["phis folded"] = len(phis)
+		st["identities forwarded"] = identities
 	}
 	st["values removed"] = f.RemoveDeadValues()
 	deleteZeros(st)
@@ -108,4 +126,68 @@ func decidedSuccessor(kb *Bits, b *ir.Block) int {
 		return 1
 	}
 	return -1
+}
+
+// identityOperand is the identity rule: the argument of v that v always
+// equals, when the known bits of kb about its arguments prove one (x + 0,
+// x - 0, x | y with y adding no bit x may lack, x & y with y keeping every
+// bit x may have, x ^ 0, x * 1, x / 1, x % 0 (BPF), shifts by an amount
+// that is 0 mod 32, x >>s n for x all sign bits, x & x, x | x), or nil.
+func identityOperand(kb *Bits, v *ir.Value) *ir.Value {
+	if v.Type != ir.I32 || len(v.Args) != 2 || v.Op.Info().ReadsMem || v.Op.Info().SideEffect {
+		return nil
+	}
+	x, y := v.Args[0], v.Args[1]
+	isConst := func(a *ir.Value, c uint32) bool {
+		k, ok := kb.Constant(a)
+		return ok && k == c
+	}
+	maybeOne := func(a *ir.Value) uint32 { return kb.fact(a).maybeOne() }
+	knownOne := func(a *ir.Value) uint32 { return kb.fact(a).one }
+	switch v.Op {
+	case ir.OpAdd32, ir.OpXor32:
+		switch {
+		case isConst(y, 0):
+			return x
+		case isConst(x, 0):
+			return y
+		}
+	case ir.OpSub32, ir.OpModU32, ir.OpModS32:
+		if isConst(y, 0) {
+			return x
+		}
+	case ir.OpMul32:
+		switch {
+		case isConst(y, 1):
+			return x
+		case isConst(x, 1):
+			return y
+		}
+	case ir.OpDivU32, ir.OpDivS32:
+		if isConst(y, 1) {
+			return x
+		}
+	case ir.OpAnd32:
+		switch {
+		case x == y, maybeOne(x)&^knownOne(y) == 0: // y is 1 wherever x may be
+			return x
+		case maybeOne(y)&^knownOne(x) == 0:
+			return y
+		}
+	case ir.OpOr32:
+		switch {
+		case x == y, maybeOne(y)&^knownOne(x) == 0: // y adds no bit x may lack
+			return x
+		case maybeOne(x)&^knownOne(y) == 0:
+			return y
+		}
+	case ir.OpShl32, ir.OpShrU32, ir.OpShrS32:
+		switch {
+		case maybeOne(y)&31 == 0: // the amount is masked to 0..31
+			return x
+		case v.Op == ir.OpShrS32 && kb.SignBits(x) == 32: // x is 0 or -1
+			return x
+		}
+	}
+	return nil
 }

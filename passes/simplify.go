@@ -135,6 +135,9 @@ func (s *simplifier) rewrite(v *ir.Value) (*ir.Value, bool) {
 	if c, ok := foldableConstant(s.kb, v); ok { // the constant-folding rule (sccp.go)
 		return s.toConst(v, c)
 	}
+	if w := identityOperand(s.kb, v); w != nil { // the identity rule (sccp.go): x + 0 → x, ...
+		return w, false
+	}
 	switch v.Op {
 	case ir.OpCopy:
 		return v.Args[0], false
@@ -222,9 +225,6 @@ func (s *simplifier) arith(v *ir.Value) (*ir.Value, bool) {
 	c, yConst := s.konst(y)
 	switch v.Op {
 	case ir.OpAdd32:
-		if z, k, ok := s.commuted(v); ok && k == 0 { // x + 0 → x
-			return z, false
-		}
 		for i, a := range v.Args { // (p - q) + q → p
 			if a.Op == ir.OpSub32 && s.res(a.Args[1]) == v.Args[1-i] {
 				return s.res(a.Args[0]), false
@@ -233,8 +233,6 @@ func (s *simplifier) arith(v *ir.Value) (*ir.Value, bool) {
 		return s.reassociate(v)
 	case ir.OpSub32:
 		switch {
-		case yConst && c == 0: // x - 0 → x
-			return x, false
 		case x == y: // x - x → 0
 			return s.toConst(v, 0)
 		case s.isConst(x, 0): // 0 - y → -y
@@ -245,18 +243,12 @@ func (s *simplifier) arith(v *ir.Value) (*ir.Value, bool) {
 			return s.res(x.Args[1]), false
 		}
 	case ir.OpMul32:
-		z, k, ok := s.commuted(v)
-		switch {
-		case ok && k == 1: // x * 1 → x
-			return z, false
-		case ok && k == ^uint32(0): // x * -1 → -x
+		if z, k, ok := s.commuted(v); ok && k == ^uint32(0) { // x * -1 → -x
 			return s.reset(v, ir.OpNeg32, z)
 		}
 		return s.reassociate(v)
 	case ir.OpDivU32, ir.OpDivS32:
 		switch {
-		case yConst && c == 1: // x / 1 → x
-			return x, false
 		case yConst && c == ^uint32(0) && v.Op == ir.OpDivS32: // x /s -1 → -x (BPF: MIN / -1 = MIN)
 			return s.reset(v, ir.OpNeg32, x)
 		case yConst && v.Op == ir.OpDivU32 && c&(c-1) == 0 && c != 0: // x / 2^k → x >> k
@@ -264,9 +256,7 @@ func (s *simplifier) arith(v *ir.Value) (*ir.Value, bool) {
 		}
 	case ir.OpModU32, ir.OpModS32:
 		switch {
-		case yConst && c == 0: // x % 0 → x (BPF)
-			return x, false
-		case yConst && v.Op == ir.OpModU32 && c&(c-1) == 0: // x % 2^k → x & (2^k - 1)
+		case yConst && v.Op == ir.OpModU32 && c&(c-1) == 0 && c != 0: // x % 2^k → x & (2^k - 1)
 			return s.reset(v, ir.OpAnd32, x, s.constant(c-1))
 		}
 	}
@@ -277,14 +267,6 @@ func (s *simplifier) bitwise(v *ir.Value) (*ir.Value, bool) {
 	x, y := v.Args[0], v.Args[1]
 	switch v.Op {
 	case ir.OpAnd32:
-		switch {
-		case x == y: // x & x → x
-			return x, false
-		case s.maybeOne(x)&^s.knownOne(y) == 0: // y is 1 wherever x may be: x & y → x
-			return x, false
-		case s.maybeOne(y)&^s.knownOne(x) == 0:
-			return y, false
-		}
 		// (a | b) & m → a & m when b has no bit m keeps (and the same for ^):
 		// the low word of a 64-bit shift, masked.
 		for i := range 2 {
@@ -301,14 +283,6 @@ func (s *simplifier) bitwise(v *ir.Value) (*ir.Value, bool) {
 			}
 		}
 	case ir.OpOr32:
-		switch {
-		case x == y: // x | x → x
-			return x, false
-		case s.maybeOne(y)&^s.knownOne(x) == 0: // y adds no bit x may lack: x | y → x
-			return x, false
-		case s.maybeOne(x)&^s.knownOne(y) == 0:
-			return y, false
-		}
 		if w, ok := s.wideOrder(v); ok {
 			return w, ok
 		}
@@ -316,21 +290,12 @@ func (s *simplifier) bitwise(v *ir.Value) (*ir.Value, bool) {
 		if x == y { // x ^ x → 0
 			return s.toConst(v, 0)
 		}
-		if z, k, ok := s.commuted(v); ok && k == 0 { // x ^ 0 → x
-			return z, false
-		}
 	}
 	return s.reassociate(v)
 }
 
 func (s *simplifier) shift(v *ir.Value) (*ir.Value, bool) {
 	x, n := v.Args[0], v.Args[1]
-	if s.maybeOne(n)&31 == 0 { // shifts by 0 (the amount is masked to 0..31)
-		return x, false
-	}
-	if v.Op == ir.OpShrS32 && s.kb.SignBits(x) == 32 { // x is 0 or -1: x >>s n → x
-		return x, false
-	}
 	// (z << k1) << k2 → z << (k1 + k2), and the same for >>u and >>s.
 	k2, ok := s.konst(n)
 	if !ok || x.Op != v.Op {

@@ -189,6 +189,8 @@ func (g *gen32) op() {
 		}
 		sum := b.NewValue(ir.OpAdd32, ir.I32, fp, c)
 		g.push(b.NewValue(ir.OpLtU32, ir.I32, sum, fp))
+	case k == 24:
+		g.indexedAccess()
 	case k == 28:
 		g.repeat()
 	case k == 29: // a store into the data region the loads read
@@ -201,6 +203,48 @@ func (g *gen32) op() {
 			x, y = y, x
 		}
 		g.push(b.NewValue(genBinary32[r.IntN(len(genBinary32))], ir.I32, x, y))
+	}
+}
+
+// indexedAccess loads or stores at p + k + (x & 63) + off, p a data
+// pointer the analysis cannot prove constant, k < 64 a constant the sum
+// holds in one of the shapes simplify_addr.go folds into the offset, and
+// sometimes with the sum or its inner add also used as a value (then the
+// add must stay, or keep its meaning). All of it stays in the data region.
+func (g *gen32) indexedAccess() {
+	b, r := g.b, g.r
+	p := b.NewValue(ir.OpSelect32, ir.I32, g.pick(), g.konst(genDataBase), g.konst(genDataBase+64))
+	idx := b.NewValue(ir.OpAnd32, ir.I32, g.pick(), g.konst(63))
+	k := g.konst(uint32(r.IntN(32)))
+	var inner, addr *ir.Value
+	switch r.IntN(4) {
+	case 0: // p + k, idx lost
+		addr = b.NewValue(ir.OpAdd32, ir.I32, g.konst(uint32(r.IntN(64))), p)
+	case 1: // (p + k) + idx
+		inner = b.NewValue(ir.OpAdd32, ir.I32, p, k)
+		addr = b.NewValue(ir.OpAdd32, ir.I32, inner, idx)
+	case 2: // (idx + k) + p
+		inner = b.NewValue(ir.OpAdd32, ir.I32, k, idx)
+		addr = b.NewValue(ir.OpAdd32, ir.I32, p, inner)
+	default: // (p + k) + (idx + k)
+		inner = b.NewValue(ir.OpAdd32, ir.I32, p, k)
+		addr = b.NewValue(ir.OpAdd32, ir.I32, inner, b.NewValue(ir.OpAdd32, ir.I32, idx, k))
+	}
+	if inner != nil && r.IntN(3) == 0 {
+		g.push(inner)
+	}
+	off := int64(r.IntN(8))
+	if r.IntN(2) == 0 {
+		op := []ir.Op{ir.OpStore8, ir.OpStore16, ir.OpStore32}[r.IntN(3)]
+		st := b.NewValue(op, ir.TypeVoid, addr, g.pick())
+		st.AuxInt = off
+	} else {
+		ld := b.NewValue(genLoads32[r.IntN(len(genLoads32))], ir.I32, addr)
+		ld.AuxInt = off
+		g.push(ld)
+	}
+	if r.IntN(4) == 0 {
+		g.push(addr)
 	}
 }
 

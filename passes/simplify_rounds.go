@@ -70,6 +70,7 @@ func simplifyPass(f *ir.Func, _ *Config) (Stats, error) {
 			}
 		}
 	}
+	s.foldAddressOffsets() // simplify_addr.go
 	s.stats["high-word operations removed"] = countRemoved(f, high)
 	deleteZeros(s.stats)
 	return s.stats, nil

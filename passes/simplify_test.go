@@ -140,3 +140,12 @@ func TestSimplifyReachesFixpoint(t *testing.T) {
 	}
 	assert.Positive(t, rewritten, "simplify rewrote something")
 }
+
+// TestSimplifyAddressOffsetsDifferential checks the address-offset rules
+// (simplify_addr.go) on the random functions whose loads and stores go
+// through computed addresses.
+func TestSimplifyAddressOffsetsDifferential(t *testing.T) {
+	runDifferential(t, diffSpec{seed: 79, funcs: 200, runs: 6, sources: []diffSource{srcShapes, srcI32, srcLegalized},
+		variants: []diffVariant{passList("simplify", "deadcode")},
+		fired:    []string{"simplify: address constants folded"}})
+}
