@@ -99,18 +99,8 @@ func ptrcmpPass(f *ir.Func, c *Config) (Stats, error) {
 // has a range for (unrebase puts back phis equal to their replacements),
 // so its ranges hold. It saves the ranges pass's own analysis.
 func narrowWithRanges(f *ir.Func, s *rangeSolver) Stats {
-	rw := &rangeRewriter{s: s, stats: Stats{}, touched: make([]bool, f.NumValues())}
-	plans := map[*ir.Block][]rangePlan{}
-	for _, b := range s.order {
-		if s.execBlock[b.ID] {
-			plans[b] = rw.plan(b)
-		}
-	}
-	for _, b := range s.order {
-		if len(plans[b]) > 0 {
-			rw.apply(b, plans[b])
-		}
-	}
+	rw := newRangeRewriter(f, s)
+	rw.rewrite()
 	return rw.stats
 }
 

@@ -54,12 +54,25 @@ func rangesPass(f *ir.Func, _ *Config) (Stats, error) {
 	}
 	s := newRangeSolver(f)
 	s.solve()
-	rw := &rangeRewriter{s: s, stats: Stats{}, touched: make([]bool, f.NumValues())}
+	rw := newRangeRewriter(f, s)
 	if n := s.boundedInductions(); n > 0 {
 		rw.stats["induction variables bounded"] = n
 	}
-	// Decide every rewrite on the function as analyzed, then apply them:
-	// a rewrite changes ops that later questions to the analysis read.
+	rw.rewrite()
+	if n := f.RemoveDeadValuesFrom(func(v *ir.Value) bool { return v.ID < len(rw.touched) && rw.touched[v.ID] }); n > 0 {
+		rw.stats["dead values removed"] = n
+	}
+	return rw.stats, nil
+}
+
+func newRangeRewriter(f *ir.Func, s *rangeSolver) *rangeRewriter {
+	return &rangeRewriter{s: s, stats: Stats{}, touched: make([]bool, f.NumValues())}
+}
+
+// rewrite decides every rewrite on the function as analyzed, then applies
+// them: a rewrite changes ops that later questions to the analysis read.
+func (rw *rangeRewriter) rewrite() {
+	s := rw.s
 	plans := map[*ir.Block][]rangePlan{}
 	for _, b := range s.order {
 		if s.execBlock[b.ID] {
@@ -71,10 +84,6 @@ func rangesPass(f *ir.Func, _ *Config) (Stats, error) {
 			rw.apply(b, plans[b])
 		}
 	}
-	if n := f.RemoveDeadValuesFrom(func(v *ir.Value) bool { return v.ID < len(rw.touched) && rw.touched[v.ID] }); n > 0 {
-		rw.stats["dead values removed"] = n
-	}
-	return rw.stats, nil
 }
 
 // rangePlan is one rewrite: v becomes the constant c (toConst), or its
