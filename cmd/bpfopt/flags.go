@@ -29,7 +29,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.march, "march", "mips32r2", "target ISA: mips32 (R1) or mips32r2")
 	fs.BoolVar(&c.el, "EL", true, "little-endian target (the only byte order so far)")
-	fs.BoolVar(&c.o0, "O0", false, "legalization only")
+	fs.BoolVar(&c.o0, "O0", false, "no optimization: legalization, plain code generation (nops in delay slots)")
 	fs.BoolVar(&c.o1, "O1", false, "light optimization")
 	fs.BoolVar(&c.o2, "O2", false, "full optimization (default)")
 	fs.StringVar(&c.passes, "passes", "", "comma-separated pass list, overriding -O")
