@@ -203,13 +203,7 @@ var srcShapes = diffSource{kind: "shapes",
 	gen: func(r *rand.Rand, name string) *ir.Func { return genShapes(r, name, 4+r.IntN(40)) }, args: genArgs32}
 
 func genShapes(r *rand.Rand, name string, size int) *ir.Func {
-	g := &gen32{r: r, f: ir.NewFunc(name), budget: size}
-	g.b = g.f.NewBlock(ir.BlockRet)
-	for i := range genArgWords {
-		a := g.b.NewValue(ir.OpArg, ir.I32)
-		a.AuxInt = int64(i)
-		g.vals = append(g.vals, a)
-	}
+	g := newGen32(r, name, size)
 	for range 2 {
 		g.load()
 	}

@@ -28,18 +28,8 @@ type rangeGen struct {
 }
 
 func genRangeFunc(r *rand.Rand, name string, size int) *ir.Func {
-	g := &rangeGen{funcGen: &funcGen{r: r, f: ir.NewFunc(name), budget: size}}
-	g.b = g.f.NewBlock(ir.BlockRet)
-	var args []*ir.Value
-	for i := range genArgWords {
-		a := g.b.NewValue(ir.OpArg, ir.I32)
-		a.AuxInt = int64(i)
-		args = append(args, a)
-	}
-	for i := range genI64Args {
-		g.i64s = append(g.i64s, g.b.NewValue(ir.OpInt64Make, ir.I64, args[2*i+1], args[2*i]))
-	}
-	g.i32s = append(g.i32s, args[2*genI64Args:]...)
+	g := &rangeGen{funcGen: newFuncGen(r, name, size)}
+	args := g.args()
 	// Small seeds: masked and extended inputs, loads, high words.
 	g.pushSmall(g.b.NewValue(ir.OpZeroExt32to64, ir.I64, g.b.NewValue(ir.OpAnd32, ir.I32, args[8], g.const32(0xff))))
 	g.pushSmall(g.b.NewValue(ir.OpZeroExt32to64, ir.I64, args[9]))
@@ -51,13 +41,7 @@ func genRangeFunc(r *rand.Rand, name string, size int) *ir.Func {
 	for g.budget > 0 {
 		g.rangeRegion(0)
 	}
-	res := g.i64s[len(g.i64s)-1]
-	for i := 2; i <= 4 && i <= len(g.i64s); i++ {
-		res = g.b.NewValue(ir.OpXor64, ir.I64, res, g.i64s[len(g.i64s)-i])
-	}
-	g.b.Kind = ir.BlockRet
-	g.b.SetControls(res)
-	return g.f
+	return g.ret()
 }
 
 // pushCompare emits a compare, its result an i32 and, zero-extended, a

@@ -25,7 +25,9 @@ type gen32 struct {
 	budget int
 }
 
-func genFunc32(r *rand.Rand, name string, size int) *ir.Func {
+// newGen32 starts a function of one block whose argument words are the
+// first usable values.
+func newGen32(r *rand.Rand, name string, size int) *gen32 {
 	g := &gen32{r: r, f: ir.NewFunc(name), budget: size}
 	g.b = g.f.NewBlock(ir.BlockRet)
 	for i := range genArgWords {
@@ -33,6 +35,11 @@ func genFunc32(r *rand.Rand, name string, size int) *ir.Func {
 		a.AuxInt = int64(i)
 		g.vals = append(g.vals, a)
 	}
+	return g
+}
+
+func genFunc32(r *rand.Rand, name string, size int) *ir.Func {
+	g := newGen32(r, name, size)
 	for range 4 {
 		g.load()
 	}
