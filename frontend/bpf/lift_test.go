@@ -169,10 +169,6 @@ func interpretModule(funcs []*ir.Func) (uint64, error) {
 // the reference interpreter places it) and the alignment an Arg claims
 // checked against the word each call passes: a wrong align= is an error.
 func interpretModuleMem(funcs []*ir.Func, mem []byte) (uint64, error) {
-	byName := map[string]*ir.Func{}
-	for _, f := range funcs {
-		byName[f.Name] = f
-	}
 	stack := &ir.Region{Base: uint32(StackTop) - maxCallFrames*StackSize, Data: make([]byte, maxCallFrames*StackSize), Name: "stack"}
 	mem32 := &ir.RegionMemory{Regions: []*ir.Region{stack}}
 	entryArgs := []uint32{0, 0}
@@ -180,36 +176,18 @@ func interpretModuleMem(funcs []*ir.Func, mem []byte) (uint64, error) {
 		mem32.Regions = append(mem32.Regions, &ir.Region{Base: uint32(MemBase), Data: mem, Name: "mem"})
 		entryArgs = []uint32{uint32(MemBase), uint32(len(mem))}
 	}
-	var run func(f *ir.Func, depth int, args []uint32) (uint64, error)
-	run = func(f *ir.Func, depth int, args []uint32) (uint64, error) {
-		for _, b := range f.Blocks {
-			for _, v := range b.Values {
-				if v.Op == ir.OpArg && v.Align > 1 && v.AuxInt < int64(len(args)) && args[v.AuxInt]%uint32(v.Align) != 0 {
-					return 0, fmt.Errorf("%s: Arg [%d] align=%d gets %#x", f.Name, v.AuxInt, v.Align, args[v.AuxInt])
-				}
+	return ir.InterpretModule(funcs, ir.ModuleConfig{
+		Args:     entryArgs,
+		Mem:      mem32,
+		MaxDepth: maxCallFrames,
+		Frame:    func(depth int) (uint32, uint32) { return uint32(StackTop) - uint32(depth*StackSize), 0 },
+		Call: func(sym string, _ []uint64) (uint64, error) {
+			if sym == "h2" {
+				return 0, nil
 			}
-		}
-		return ir.Interpret(f, ir.InterpConfig{
-			Args:     args,
-			Mem:      mem32,
-			FramePtr: uint32(StackTop) - uint32(depth*StackSize),
-			Call: func(sym string, a []uint64) (uint64, error) {
-				callee, ok := byName[sym]
-				if !ok {
-					if sym == "h2" {
-						return 0, nil
-					}
-					return 0, fmt.Errorf("unknown callee %s", sym)
-				}
-				words := make([]uint32, 0, 2*len(a))
-				for _, x := range a {
-					words = append(words, uint32(x), uint32(x>>32))
-				}
-				return run(callee, depth+1, words)
-			},
-		})
-	}
-	return run(funcs[0], 0, entryArgs)
+			return 0, fmt.Errorf("unknown callee %s", sym)
+		},
+	})
 }
 
 func TestLiftTailCall(t *testing.T) {

@@ -61,13 +61,12 @@ type execution struct {
 // runIR runs a lifted program's functions (the entry first) in the IR
 // interpreter: the memory at irMemBase, the stack frames below irStackTop
 // one per call depth, so that pointers into a caller's frame stay valid,
-// and a subprogram call passing each 64-bit argument as two words.
+// and a subprogram call passing each 64-bit argument as two words
+// (ir.InterpretModule, which also checks every Arg's align= promise).
 func runIR(funcs []*ir.Func, mem []byte, bigEndian bool) (execution, error) {
 	m := bytes.Clone(mem)
-	byName := map[string]*ir.Func{}
 	locals := 0
 	for _, f := range funcs {
-		byName[f.Name] = f
 		locals = max(locals, f.NumLocals)
 	}
 	rm := &ir.RegionMemory{BigEndian: bigEndian, Regions: []*ir.Region{
@@ -79,30 +78,15 @@ func runIR(funcs []*ir.Func, mem []byte, bigEndian bool) (execution, error) {
 			rm.Regions = append(rm.Regions, &ir.Region{Base: irLocalsBase + uint32(d)*irLocalsStride, Data: make([]byte, 8*locals), Name: fmt.Sprintf("locals%d", d)})
 		}
 	}
-	var run func(f *ir.Func, depth int, args []uint32) (uint64, error)
-	run = func(f *ir.Func, depth int, args []uint32) (uint64, error) {
-		if depth >= bpf.MaxCallDepth {
-			return 0, fmt.Errorf("%s: more than %d frames", f.Name, bpf.MaxCallDepth)
-		}
-		return ir.Interpret(f, ir.InterpConfig{
-			Args:      args,
-			Mem:       rm,
-			FramePtr:  irStackTop - uint32(depth*bpf.StackSize),
-			LocalBase: irLocalsBase + uint32(depth)*irLocalsStride,
-			Call: func(sym string, a []uint64) (uint64, error) {
-				callee, ok := byName[sym]
-				if !ok {
-					return 0, fmt.Errorf("call of %s, not a function of the program", sym)
-				}
-				words := make([]uint32, 0, 2*len(a))
-				for _, x := range a {
-					words = append(words, uint32(x), uint32(x>>32))
-				}
-				return run(callee, depth+1, words)
-			},
-		})
-	}
-	r0, err := run(funcs[0], 0, []uint32{irMemBase, uint32(len(m))})
+	r0, err := ir.InterpretModule(funcs, ir.ModuleConfig{
+		Args:      []uint32{irMemBase, uint32(len(m))},
+		Mem:       rm,
+		MaxDepth:  bpf.MaxCallDepth,
+		BigEndian: bigEndian,
+		Frame: func(depth int) (uint32, uint32) {
+			return irStackTop - uint32(depth*bpf.StackSize), irLocalsBase + uint32(depth)*irLocalsStride
+		},
+	})
 	return execution{r0, m}, err
 }
 
